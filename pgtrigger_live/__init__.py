@@ -1,0 +1,122 @@
+"""Declare Postgres triggers on Django models and reconcile them at deploy time.
+
+``import pgtrigger_live as pgtrigger`` gives django-pgtrigger 4.17's public names.
+"""
+
+from __future__ import annotations
+
+from pgtrigger_live import meta as _meta  # noqa: F401  (enables Meta.triggers; see meta.py)
+from pgtrigger_live.clauses import (
+    After,
+    Before,
+    Deferred,
+    Delete,
+    Immediate,
+    Insert,
+    InsteadOf,
+    Level,
+    Operation,
+    Operations,
+    Referencing,
+    Row,
+    Statement,
+    Timing,
+    Truncate,
+    Update,
+    UpdateOf,
+    When,
+)
+from pgtrigger_live.conditions import (
+    AllChange,
+    AllDontChange,
+    AnyChange,
+    AnyDontChange,
+    Condition,
+    F,
+    IsDistinctFrom,
+    IsNotDistinctFrom,
+    Q,
+)
+from pgtrigger_live.contrib import (
+    FSM,
+    Composer,
+    Protect,
+    ReadOnly,
+    SoftDelete,
+    UpdateSearchVector,
+)
+from pgtrigger_live.exceptions import (
+    DeclarationError,
+    InstallError,
+    LockTimeoutError,
+    PgTriggerLiveError,
+    UnknownTriggerError,
+)
+from pgtrigger_live.installation import (
+    disable,
+    enable,
+    install,
+    prunable,
+    prune,
+    status,
+    uninstall,
+)
+from pgtrigger_live.registry import register, registered
+from pgtrigger_live.state import Status
+from pgtrigger_live.triggers import Func, Trigger
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FSM",
+    "After",
+    "AllChange",
+    "AllDontChange",
+    "AnyChange",
+    "AnyDontChange",
+    "Before",
+    "Composer",
+    "Condition",
+    "DeclarationError",
+    "Deferred",
+    "Delete",
+    "F",
+    "Func",
+    "Immediate",
+    "Insert",
+    "InstallError",
+    "InsteadOf",
+    "IsDistinctFrom",
+    "IsNotDistinctFrom",
+    "Level",
+    "LockTimeoutError",
+    "Operation",
+    "Operations",
+    "PgTriggerLiveError",
+    "Protect",
+    "Q",
+    "ReadOnly",
+    "Referencing",
+    "Row",
+    "SoftDelete",
+    "Statement",
+    "Status",
+    "Timing",
+    "Trigger",
+    "Truncate",
+    "UnknownTriggerError",
+    "Update",
+    "UpdateOf",
+    "UpdateSearchVector",
+    "When",
+    "__version__",
+    "disable",
+    "enable",
+    "install",
+    "prunable",
+    "prune",
+    "register",
+    "registered",
+    "status",
+    "uninstall",
+]

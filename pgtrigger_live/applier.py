@@ -1,0 +1,109 @@
+"""The only DDL writer: runs a plan under an advisory lock, atomically, with lock timeouts.
+
+The plan is recomputed from a fresh catalog read *after* the lock is taken, so processes that
+reconcile at the same time serialise and the later ones find nothing left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from django.db import DatabaseError, connections, transaction
+
+from pgtrigger_live import catalog, conf
+from pgtrigger_live.catalog import Snapshot
+from pgtrigger_live.exceptions import InstallError, LockTimeoutError
+from pgtrigger_live.planner import Plan
+
+logger = logging.getLogger("pgtrigger_live")
+
+#: One advisory lock key for every pgtrigger_live reconcile of a database.
+LOCK_KEY = int.from_bytes(hashlib.sha1(b"pgtrigger_live.reconcile").digest()[:8], "big", signed=True)
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _pgcode(exc: BaseException) -> str | None:
+    cause = exc.__cause__ or exc
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+
+
+def read(alias: str, db_tables: Sequence[str], schemas: Sequence[str] = ()) -> Snapshot:
+    """Read the catalog: one query (plus a search_path setting when ``schemas`` are given)."""
+    connection = connections[alias]
+    if not schemas:
+        return catalog.read(connection, db_tables)
+    with transaction.atomic(using=alias):
+        _set_local(alias, "search_path", ", ".join(schemas))
+        return catalog.read(connection, db_tables)
+
+
+def _set_local(alias: str, name: str, value: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def apply(
+    alias: str,
+    db_tables: Sequence[str],
+    make_plan: Callable[[Snapshot], Plan],
+    *,
+    schemas: Sequence[str] = (),
+) -> Plan:
+    """Plan from a fresh read under the lock and run it; return the plan that ran.
+
+    Everything happens in one transaction: a failure leaves the database as it was. A lock
+    timeout rolls back and retries with backoff, up to ``PGTRIGGER_LIVE_LOCK_RETRIES`` times.
+    """
+    connection = connections[alias]
+    retries = conf.lock_retries()
+    for attempt in range(retries + 1):
+        try:
+            with transaction.atomic(using=alias):
+                if schemas:
+                    _set_local(alias, "search_path", ", ".join(schemas))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
+                        [f"{conf.reconcile_wait_ms()}ms", LOCK_KEY],
+                    )
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        [f"{conf.lock_timeout_ms()}ms"],
+                    )
+                plan = make_plan(catalog.read(connection, db_tables))
+                _run(alias, plan)
+            return plan
+        except DatabaseError as exc:
+            if _pgcode(exc) != _LOCK_NOT_AVAILABLE:
+                raise
+            if attempt == retries:
+                raise LockTimeoutError(
+                    f"Database {alias!r}: could not get the locks to reconcile triggers after "
+                    f"{retries + 1} attempts ({exc}). A long transaction may hold a table "
+                    "lock; see pg_stat_activity and retry."
+                ) from exc
+            delay = 0.2 * (2**attempt)
+            logger.warning("pgtrigger_live: lock timeout on %r, retrying in %.1fs", alias, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run(alias: str, plan: Plan) -> None:
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        for action in plan.actions:
+            # One round trip per action; the statements carry no parameters.
+            batch = ";\n".join(action.statements)
+            try:
+                cursor.execute(batch)
+            except DatabaseError as exc:
+                if _pgcode(exc) == _LOCK_NOT_AVAILABLE:
+                    raise
+                raise InstallError(
+                    f"{action.kind} {action.uri} on database {alias!r} failed: {exc}\n"
+                    f"SQL:\n{batch}\nNothing was changed: the reconcile was rolled back."
+                ) from exc
+            logger.info("pgtrigger_live: %s", action.describe())

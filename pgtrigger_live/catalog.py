@@ -1,0 +1,99 @@
+"""The only catalog reader: one query returns every table we need and every trigger we own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pgtrigger_live import naming, sql
+from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+# The tables are resolved with to_regclass (search_path applies, as it does for Django's own
+# queries). Triggers are read for those tables plus every table visible on the search_path,
+# so prune sees what the application sees and never reaches into other tenants' schemas.
+# Partition clones (tgparentid <> 0) and internal triggers are never ours.
+_QUERY = """
+WITH wanted AS (
+    SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
+)
+SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM wanted w
+  LEFT JOIN pg_class c ON c.oid = w.oid
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
+       t.tgname::text, t.tgenabled::text, obj_description(t.oid, 'pg_trigger'),
+       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(p.prosrc)
+  FROM pg_trigger t
+  JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_proc p ON p.oid = t.tgfoid
+  LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
+ WHERE t.tgname LIKE %s
+   AND NOT t.tgisinternal
+   AND t.tgparentid = 0
+   AND (pg_table_is_visible(c.oid) OR c.oid IN (SELECT oid FROM wanted))
+"""
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What one database holds: resolved tables (None: missing) and our-prefix triggers."""
+
+    tables: dict[str, TableRef | None] = field(default_factory=dict)
+    triggers: list[InstalledTrigger] = field(default_factory=list)
+    server_version: int = 0
+
+    def trigger_on(self, table: TableRef, pgid: str) -> InstalledTrigger | None:
+        for trigger in self.triggers:
+            if trigger.table.oid == table.oid and trigger.pgid == pgid:
+                return trigger
+        return None
+
+
+def regclass_name(db_table: str) -> str:
+    """The text to_regclass() should parse for a model's ``db_table``.
+
+    Always a valid quoted name (so to_regclass never fails on syntax). Django's idioms are
+    honoured: an already quoted name, and ``'schema"."table'`` for a table in a schema.
+    """
+    name = db_table
+    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
+        name = name[1:-1]
+    if name.count('"."') == 1 and name.count('"') == 2:
+        schema, table = name.split('"."')
+        return sql.qualified(schema, table)
+    return sql.quote_ident(name)
+
+
+def read(connection: BaseDatabaseWrapper, db_tables: Iterable[str]) -> Snapshot:
+    """Read the catalog in a single query."""
+    by_quoted = {regclass_name(t): t for t in db_tables}
+    names = sorted(by_quoted)
+    snapshot = Snapshot(server_version=int(connection.pg_version))  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(_QUERY, [names, sql.like_escape(naming.PREFIX) + "%"])
+        rows = cursor.fetchall()
+    for kind, wanted, schema, relname, oid, tgname, enabled, comment, constraint, fschema, fname, fmd5 in rows:
+        if kind == "table":
+            table = TableRef(schema, relname, int(oid)) if oid is not None else None
+            snapshot.tables[by_quoted[wanted]] = table
+        else:
+            snapshot.triggers.append(
+                InstalledTrigger(
+                    table=TableRef(schema, relname, int(oid)),
+                    pgid=tgname,
+                    enabled=Enabled(enabled),
+                    comment=comment,
+                    is_constraint=bool(constraint),
+                    function_schema=fschema,
+                    function_name=fname,
+                    function_md5=fmd5,
+                )
+            )
+    return snapshot

@@ -1,0 +1,69 @@
+"""System checks: every declaration is compiled at ``manage.py check`` (and before migrate).
+
+IDs are stable so they can be silenced (SILENCED_SYSTEM_CHECKS) and asserted in tests:
+
+* ``pgtrigger_live.E001`` a trigger does not compile for its model (bad field, bad combination).
+* ``pgtrigger_live.W001`` a model's own ``Meta`` drops triggers its abstract parent declares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.core.checks import CheckMessage, Error, Warning
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from pgtrigger_live import registry
+from pgtrigger_live.compiler import compile_trigger
+from pgtrigger_live.desired import allowed
+from pgtrigger_live.exceptions import DeclarationError
+
+
+def check_triggers(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    aliases = list(connections)
+    for uri, model, trigger in registry.select():
+        if app_configs is not None and model._meta.app_config not in app_configs:
+            continue
+        alias = next((a for a in aliases if allowed(model, a)), DEFAULT_DB_ALIAS)
+        try:
+            compile_trigger(model, trigger, connections[alias])
+        except DeclarationError as exc:
+            messages.append(
+                Error(
+                    f"Trigger {uri} cannot be installed: {exc}",
+                    hint="Fix the trigger declaration; nothing was sent to the database.",
+                    obj=model,
+                    id="pgtrigger_live.E001",
+                )
+            )
+    return messages
+
+
+def check_inherited_meta(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for model in apps.get_models():
+        if app_configs is not None and model._meta.app_config not in app_configs:
+            continue
+        meta_class = getattr(model._meta, "meta", None)
+        for parent in model.__mro__[1:]:
+            parent_meta = getattr(parent, "_meta", None)
+            if parent_meta is None or not parent_meta.abstract:
+                continue
+            parent_class = getattr(parent, "Meta", None)
+            if meta_class is None or parent_class is None or issubclass(meta_class, parent_class):
+                continue
+            lost = [t.name for t in getattr(parent_meta, "triggers", None) or ()]
+            if lost:
+                messages.append(
+                    Warning(
+                        f"{model._meta.label} does not inherit triggers {', '.join(lost)} "
+                        f"declared on abstract {parent_meta.label}.",
+                        hint=f"Write `class Meta({parent.__name__}.Meta):` so Meta.triggers "
+                        "is inherited.",
+                        obj=model,
+                        id="pgtrigger_live.W001",
+                    )
+                )
+    return messages

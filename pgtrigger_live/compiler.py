@@ -1,0 +1,82 @@
+"""Turn (model, trigger) into the CompiledTrigger the database should hold. Pure: no queries.
+
+The hash covers what defines the trigger and nothing incidental: the clause parts (not the
+table or schema, so one definition hashes the same in every tenant schema) and the exact
+function source. Template whitespace changes in pgtrigger_live therefore change nothing
+unless they change the SQL Postgres stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from pgtrigger_live.clauses import Row
+from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.state import CompiledTrigger, Signature
+from pgtrigger_live.triggers import Trigger
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+#: The ignore check every generated function starts with. ``current_setting(..., true)``
+#: returns NULL when unset: no EXCEPTION block (a subtransaction per row) is needed.
+IGNORE_GUC = "pgtrigger.ignore"
+IGNORE_CHECK = (
+    "IF TG_NAME = ANY(coalesce(nullif(current_setting('pgtrigger.ignore', true), '')::text[],"
+    " '{}')) THEN\n"
+    "    IF TG_OP = 'DELETE' THEN RETURN OLD; ELSE RETURN NEW; END IF;\n"
+    "  END IF;"
+)
+
+
+def _body(trigger: Trigger, model: type[models.Model]) -> str:
+    declare = trigger.render_declare(model)
+    func = trigger.render_func(model).strip()
+    head = f"\n{declare}" if declare else ""
+    return f"{head}\nBEGIN\n  {IGNORE_CHECK}\n  {func}\nEND;\n"
+
+
+def _clause_hash(parts: list[object]) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def compile_trigger(
+    model: type[models.Model], trigger: Trigger, connection: BaseDatabaseWrapper | None = None
+) -> CompiledTrigger:
+    """Compile one trigger for one model. Raises DeclarationError naming both on bad input."""
+    try:
+        condition = trigger.render_condition(model, connection)
+        execute = trigger.render_execute(model)
+        body = _body(trigger, model) if execute is None else None
+        events = trigger.render_operation(model)
+    except DeclarationError as exc:
+        uri = trigger.get_uri(model)
+        message = str(exc)
+        raise DeclarationError(message if uri in message else f"{uri}: {message}") from exc
+    assert trigger.when is not None
+    constraint = trigger.timing is not None
+    timing = f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None
+    referencing = trigger.referencing.render() if trigger.referencing is not None else None
+    level = str(trigger.level or Row)
+    clause = [constraint, str(trigger.when), events, level, timing, referencing, condition, execute]
+    body_md5 = hashlib.md5((body or "").encode(), usedforsecurity=False).hexdigest()
+    return CompiledTrigger(
+        uri=trigger.get_uri(model),
+        pgid=trigger.get_pgid(model),
+        model_label=model._meta.label,
+        db_table=model._meta.db_table,
+        constraint=constraint,
+        when=str(trigger.when),
+        events=events,
+        level=level,
+        timing=timing,
+        referencing=referencing,
+        condition=condition,
+        execute=execute,
+        body=body,
+        signature=Signature(clause_hash=_clause_hash(clause), body_md5=body_md5),
+    )

@@ -1,0 +1,49 @@
+"""Settings, read lazily so tests can override them and importing never touches Django settings.
+
+Every setting also answers to its django-pgtrigger name where one exists, so a project that
+switches with ``import pgtrigger_live as pgtrigger`` keeps its configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+def _get(name: str, legacy: str | None, default: Any) -> Any:
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    if legacy and hasattr(settings, legacy):
+        return getattr(settings, legacy)
+    return default
+
+
+def install_on_migrate() -> bool:
+    """Reconcile after ``migrate`` (and ``flush``) for the migrated database."""
+    return bool(_get("PGTRIGGER_LIVE_INSTALL_ON_MIGRATE", "PGTRIGGER_INSTALL_ON_MIGRATE", True))
+
+
+def prune_on_install() -> bool:
+    """A full install (no URIs) also drops our triggers that are no longer declared."""
+    return bool(_get("PGTRIGGER_LIVE_PRUNE_ON_INSTALL", "PGTRIGGER_PRUNE_ON_INSTALL", True))
+
+
+def model_meta() -> bool:
+    """Register the triggers declared in ``Meta.triggers`` when apps are ready."""
+    return bool(_get("PGTRIGGER_LIVE_MODEL_META", "PGTRIGGER_MODEL_META", True))
+
+
+def lock_timeout_ms() -> int:
+    """How long one DDL statement may wait for a table lock before the attempt is retried."""
+    return int(_get("PGTRIGGER_LIVE_LOCK_TIMEOUT_MS", None, 3000))
+
+
+def lock_retries() -> int:
+    """How many times a reconcile is retried after a lock timeout."""
+    return int(_get("PGTRIGGER_LIVE_LOCK_RETRIES", None, 3))
+
+
+def reconcile_wait_ms() -> int:
+    """How long to wait for another process that is reconciling the same database."""
+    return int(_get("PGTRIGGER_LIVE_RECONCILE_WAIT_MS", None, 120_000))

@@ -1,0 +1,30 @@
+"""Exception hierarchy: every error raised by pgtrigger_live derives from PgTriggerLiveError."""
+
+from __future__ import annotations
+
+
+class PgTriggerLiveError(Exception):
+    """Base class, so callers can catch anything this library raises on purpose."""
+
+
+class DeclarationError(PgTriggerLiveError, ValueError):
+    """A trigger or condition is declared wrongly; raised before any SQL is sent.
+
+    Subclasses ValueError because django-pgtrigger raised ValueError for the same mistakes.
+    """
+
+
+class UnknownTriggerError(PgTriggerLiveError, KeyError):
+    """A URI or selector matches no registered trigger."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ repr()s its argument; show the message as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class InstallError(PgTriggerLiveError):
+    """Applying a plan failed; the transaction was rolled back, the database is unchanged."""
+
+
+class LockTimeoutError(InstallError):
+    """A table or the reconcile lock stayed busy through every retry."""

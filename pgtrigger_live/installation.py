@@ -1,0 +1,174 @@
+"""The public installation API; each call is declare -> compile -> read -> plan -> apply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, models
+
+from pgtrigger_live import applier, conf, registry
+from pgtrigger_live.desired import collect, is_postgres
+from pgtrigger_live.planner import (
+    Entry,
+    Plan,
+    plan_install,
+    plan_prune,
+    plan_set_enabled,
+    plan_uninstall,
+    statuses,
+)
+from pgtrigger_live.state import Status
+from pgtrigger_live.triggers import Trigger
+
+logger = logging.getLogger("pgtrigger_live")
+
+Selector = str | type[models.Model]
+_Planner = Callable[[list[Entry], int], Plan]
+
+
+def _items(selectors: Sequence[Selector]) -> list[tuple[str, type[models.Model], Trigger]]:
+    return registry.select(*selectors)
+
+
+def _reconcile(
+    selectors: Sequence[Selector],
+    database: str | None,
+    schemas: Sequence[str],
+    planner: _Planner,
+    *,
+    whole_registry: bool,
+    dry_run: bool,
+) -> Plan:
+    alias = database or DEFAULT_DB_ALIAS
+    if not is_postgres(alias):
+        return Plan()
+    # Compile first: a bad declaration fails here, before the database is read or changed.
+    desired = collect(alias, _items(() if whole_registry else selectors))
+    tables = [d.db_table for d in desired if d.compiled is not None]
+
+    def make_plan(snapshot: applier.Snapshot) -> Plan:
+        return planner(statuses(desired, snapshot), snapshot.server_version)
+
+    plan = make_plan(applier.read(alias, tables, schemas))
+    for uri, reason in plan.skipped:
+        logger.info("pgtrigger_live: skipped %s on %r: %s", uri, alias, reason)
+    if dry_run or plan.is_empty:
+        return plan
+    return applier.apply(alias, tables, make_plan, schemas=schemas)
+
+
+def _uris(selectors: Sequence[Selector]) -> set[str] | None:
+    return {uri for uri, _, _ in _items(selectors)} if selectors else None
+
+
+def install(
+    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    dry_run: bool = False,
+) -> Plan:
+    """Install what is missing or out of date; with no URIs also prune (PRUNE_ON_INSTALL).
+
+    Returns the plan that ran (or would run, with ``dry_run``). Triggers already in sync
+    are not touched: no DDL and no table lock when nothing changed.
+    """
+    selected = _uris(uris)
+    prune = selected is None and conf.prune_on_install()
+    return _reconcile(
+        uris, database, schemas,
+        lambda entries, version: plan_install(entries, selected, prune=prune,
+                                              server_version=version),
+        whole_registry=prune, dry_run=dry_run,
+    )
+
+
+def uninstall(
+    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    dry_run: bool = False,
+) -> Plan:
+    """Drop triggers and their functions; with no URIs also prune."""
+    selected = _uris(uris)
+    prune = selected is None and conf.prune_on_install()
+    return _reconcile(
+        uris, database, schemas,
+        lambda entries, _: plan_uninstall(entries, selected, prune=prune),
+        whole_registry=prune, dry_run=dry_run,
+    )
+
+
+def _set_enabled(
+    uris: Sequence[Selector], database: str | None, schemas: Sequence[str], enabled: bool,
+    dry_run: bool,
+) -> Plan:
+    selected = _uris(uris)
+    plan = _reconcile(
+        uris, database, schemas,
+        lambda entries, _: plan_set_enabled(entries, selected, enabled=enabled),
+        whole_registry=False, dry_run=dry_run,
+    )
+    if plan.skipped and selected is not None:
+        for uri, reason in plan.skipped:
+            logger.warning("pgtrigger_live: %s: %s", uri, reason)
+    return plan
+
+
+def enable(
+    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    dry_run: bool = False,
+) -> Plan:
+    """Enable installed triggers (a disabled trigger stays disabled across reconciles)."""
+    return _set_enabled(uris, database, schemas, True, dry_run)
+
+
+def disable(
+    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    dry_run: bool = False,
+) -> Plan:
+    """Disable installed triggers for every session (use ``ignore`` for a local bypass)."""
+    return _set_enabled(uris, database, schemas, False, dry_run)
+
+
+def prune(
+    *, database: str | None = None, schemas: Sequence[str] = (), dry_run: bool = False
+) -> Plan:
+    """Drop our triggers (and their functions) that the code no longer declares here."""
+    return _reconcile(
+        (), database, schemas, lambda entries, _: Plan(tuple(plan_prune(entries))),
+        whole_registry=True, dry_run=dry_run,
+    )
+
+
+def status(
+    *uris: Selector, database: str | None = None, schemas: Sequence[str] = ()
+) -> list[Entry]:
+    """One Entry per trigger (and, with no URIs, per prunable trigger), from one query."""
+    alias = database or DEFAULT_DB_ALIAS
+    desired = collect(alias, _items(uris))
+    if not is_postgres(alias):
+        return statuses(desired, applier.Snapshot())
+    tables = [d.db_table for d in desired if d.compiled is not None]
+    entries = statuses(desired, applier.read(alias, tables, schemas))
+    return entries if not uris else [e for e in entries if e.status is not Status.PRUNE]
+
+
+def prunable(*, database: str | None = None, schemas: Sequence[str] = ()) -> list[Entry]:
+    """The installed triggers that ``prune`` would drop."""
+    return [e for e in status(database=database, schemas=schemas) if e.status is Status.PRUNE]
+
+
+def last_app_with_models() -> Any:
+    from django.apps import apps
+
+    configs = [c for c in apps.get_app_configs() if c.models_module is not None]
+    return configs[-1] if configs else None
+
+
+def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Reconcile once per ``migrate``/``flush``, after the last app's post_migrate.
+
+    Django sends post_migrate once per app; acting on the last one means it runs once, after
+    every table exists and after other apps' handlers (contenttypes, permissions) ran.
+    """
+    if not conf.install_on_migrate() or sender is not last_app_with_models():
+        return
+    install(database=using)

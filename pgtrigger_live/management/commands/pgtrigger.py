@@ -1,0 +1,134 @@
+"""``manage.py pgtrigger ls|install|uninstall|enable|disable|prune``: a thin shell over
+:mod:`pgtrigger_live.installation`. All output goes through ``self.stdout``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pgtrigger_live import installation
+from pgtrigger_live.exceptions import PgTriggerLiveError
+from pgtrigger_live.planner import Entry, Plan
+from pgtrigger_live.state import Status
+
+_MUTATIONS: dict[str, tuple[str, Callable[..., Plan]]] = {
+    "install": ("Install missing or outdated triggers (and prune when no URI is given).",
+                installation.install),
+    "uninstall": ("Drop triggers and their functions (and prune when no URI is given).",
+                  installation.uninstall),
+    "enable": ("Enable installed triggers.", installation.enable),
+    "disable": ("Disable installed triggers.", installation.disable),
+    "prune": ("Drop installed triggers that are no longer declared.", installation.prune),
+}
+
+
+class Command(BaseCommand):
+    help = "List, install, uninstall, enable, disable and prune Postgres triggers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True, title="subcommands")
+
+        def common(p: CommandParser, *, uris: bool = True) -> None:
+            if uris:
+                p.add_argument("uris", nargs="*", help="app_label.Model:name URIs or wildcards")
+            p.add_argument("-d", "--database", help="database alias (default: default)")
+            p.add_argument("-s", "--schema", action="append", dest="schemas", default=[],
+                           help="schema to put on the search_path (repeatable)")
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+
+        ls = sub.add_parser("ls", help="Show the status of every trigger.")
+        common(ls)
+        ls.add_argument("--check", action="store_true",
+                        help="exit with status 1 when anything is not in sync")
+        for name, (help_text, _) in _MUTATIONS.items():
+            p = sub.add_parser(name, help=help_text)
+            common(p, uris=name != "prune")
+            p.add_argument("--dry-run", action="store_true",
+                           help="print the plan and its SQL without executing it")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        subcommand = options["subcommand"]
+        kwargs: dict[str, Any] = {"database": options["database"], "schemas": options["schemas"]}
+        try:
+            if subcommand == "ls":
+                self._ls(installation.status(*options["uris"], **kwargs), options)
+                return
+            func = _MUTATIONS[subcommand][1]
+            uris = options.get("uris") or []
+            plan = func(*uris, dry_run=options["dry_run"], **kwargs)
+        except PgTriggerLiveError as exc:
+            raise CommandError(str(exc)) from exc
+        self._plan(plan, options)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _ls(self, entries: list[Entry], options: dict[str, Any]) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps([_entry_json(e) for e in entries], indent=2))
+        elif not entries:
+            self.stdout.write("No triggers are registered or installed.")
+        else:
+            width = max(len(e.status.value) for e in entries)
+            styles = {
+                Status.INSTALLED: self.style.SUCCESS,
+                Status.UNINSTALLED: self.style.ERROR,
+                Status.OUTDATED: self.style.WARNING,
+                Status.TAMPERED: self.style.WARNING,
+                Status.PRUNE: self.style.NOTICE,
+                Status.UNALLOWED: self.style.HTTP_INFO,
+            }
+            for entry in entries:
+                status = styles[entry.status](entry.status.value.ljust(width))
+                enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
+                enabled_style = (
+                    self.style.SUCCESS if entry.enabled is not None and entry.enabled.is_enabled
+                    else self.style.ERROR if entry.enabled is not None
+                    else self.style.HTTP_INFO
+                )
+                line = f"{status} {enabled_style(enabled_text.ljust(8))} {entry.uri}"
+                if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
+                    line += f"  ({entry.reason})"
+                self.stdout.write(line)
+        if options["check"]:
+            drift = [e for e in entries if not e.in_sync]
+            if drift:
+                raise CommandError(
+                    f"{len(drift)} trigger(s) not in sync: "
+                    + ", ".join(f"{e.uri} {e.status.value}" for e in drift),
+                    returncode=1,
+                )
+
+    def _plan(self, plan: Plan, options: dict[str, Any]) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps({
+                "dry_run": options["dry_run"],
+                "actions": [
+                    {"action": a.kind.value, "uri": a.uri, "pgid": a.pgid,
+                     "table": f"{a.table.schema}.{a.table.name}", "reason": a.reason,
+                     "sql": list(a.statements)}
+                    for a in plan.actions
+                ],
+                "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
+            }, indent=2))
+            return
+        if plan.is_empty and not plan.skipped:
+            self.stdout.write("Nothing to do: the database is in sync.")
+            return
+        if options["dry_run"]:
+            self.stdout.write(self.style.MIGRATE_HEADING("Plan (dry run, nothing executed):"))
+        for line in plan.describe(sql=options["dry_run"]):
+            self.stdout.write(line)
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "uri": entry.uri,
+        "pgid": entry.pgid,
+        "status": entry.status.value,
+        "enabled": entry.enabled.label if entry.enabled is not None else None,
+        "table": f"{entry.table.schema}.{entry.table.name}" if entry.table else None,
+        "reason": entry.reason,
+    }

@@ -1,0 +1,278 @@
+"""Diff what the code declares against what the catalog holds. Pure: no connection in sight.
+
+``statuses`` gives one Entry per declared trigger (plus PRUNE entries); the ``plan_*``
+functions turn entries into Actions, each with its reason and its exact statements.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from pgtrigger_live import ddl
+from pgtrigger_live.catalog import Snapshot
+from pgtrigger_live.state import (
+    HASH_VERSION,
+    CompiledTrigger,
+    Enabled,
+    InstalledTrigger,
+    Status,
+    TableRef,
+    is_legacy_comment,
+)
+
+#: CREATE OR REPLACE TRIGGER exists from PostgreSQL 14 on.
+REPLACE_TRIGGER_MIN_VERSION = 140000
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """One registered trigger as seen from one database."""
+
+    uri: str
+    pgid: str
+    db_table: str
+    #: None when the trigger is not allowed on this database (router or vendor).
+    compiled: CompiledTrigger | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """The status of one trigger in one database, with the facts it was derived from."""
+
+    uri: str
+    pgid: str
+    status: Status
+    reason: str
+    table: TableRef | None = None
+    installed: InstalledTrigger | None = None
+    compiled: CompiledTrigger | None = None
+
+    @property
+    def enabled(self) -> Enabled | None:
+        return self.installed.enabled if self.installed is not None else None
+
+    @property
+    def in_sync(self) -> bool:
+        return self.status in (Status.INSTALLED, Status.UNALLOWED)
+
+
+class ActionKind(str, enum.Enum):
+    CREATE = "create"
+    REPLACE = "replace"
+    DROP = "drop"
+    ENABLE = "enable"
+    DISABLE = "disable"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: ActionKind
+    uri: str
+    pgid: str
+    table: TableRef
+    reason: str
+    statements: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.kind:<8} {self.uri} on {self.table.schema}.{self.table.name}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Actions to run in order, and triggers left alone with the reason (e.g. no table)."""
+
+    actions: tuple[Action, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.actions
+
+    @property
+    def statements(self) -> list[str]:
+        return [s for a in self.actions for s in a.statements]
+
+    def describe(self, *, sql: bool = False) -> list[str]:
+        lines: list[str] = []
+        for action in self.actions:
+            lines.append(action.describe())
+            if sql:
+                lines.extend(f"    {s};" for s in action.statements)
+        lines.extend(f"skip     {uri}: {reason}" for uri, reason in self.skipped)
+        return lines
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[Status, str]:
+    signature = installed.signature
+    if signature is None:
+        if is_legacy_comment(installed.comment):
+            return Status.OUTDATED, "installed by django-pgtrigger; will be adopted in place"
+        return Status.OUTDATED, "installed without a pgtrigger_live signature"
+    if signature.version != HASH_VERSION:
+        return Status.OUTDATED, f"signed by hash format v{signature.version}"
+    wanted = compiled.signature
+    if signature.clause_hash != wanted.clause_hash:
+        return Status.OUTDATED, "trigger definition changed"
+    if signature.body_md5 != wanted.body_md5:
+        return Status.OUTDATED, "function body changed"
+    if compiled.body is not None and installed.function_md5 != signature.body_md5:
+        return Status.TAMPERED, "function body was edited in the database"
+    return Status.INSTALLED, "up to date"
+
+
+def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
+    """One entry per declared trigger, in registry order, then PRUNE entries."""
+    index = {(t.table.oid, t.pgid): t for t in snapshot.triggers}
+    claimed: set[tuple[int, str]] = set()
+    entries: list[Entry] = []
+    for item in desired:
+        if item.compiled is None:
+            entries.append(Entry(item.uri, item.pgid, Status.UNALLOWED, "not allowed here"))
+            continue
+        table = snapshot.tables.get(item.db_table)
+        if table is None:
+            entries.append(
+                Entry(
+                    item.uri, item.pgid, Status.UNINSTALLED,
+                    f'table "{item.db_table}" does not exist', compiled=item.compiled,
+                )
+            )
+            continue
+        key = (table.oid, item.pgid)
+        claimed.add(key)
+        installed = index.get(key)
+        if installed is None:
+            status, reason = Status.UNINSTALLED, "not installed"
+        else:
+            status, reason = _status_of(item.compiled, installed)
+        entries.append(Entry(item.uri, item.pgid, status, reason, table, installed, item.compiled))
+    for key, installed in index.items():
+        if key in claimed or not installed.is_ours:
+            continue
+        uri = f"{installed.table.schema}.{installed.table.name}:{installed.pgid}"
+        entries.append(
+            Entry(uri, installed.pgid, Status.PRUNE, "installed but no longer declared here",
+                  installed.table, installed)
+        )
+    return entries
+
+
+# -- plans ----------------------------------------------------------------------------------
+
+
+def _restore_enabled(pgid: str, table: TableRef, enabled: Enabled) -> list[str]:
+    if enabled is Enabled.ENABLED:
+        return []
+    return [ddl.set_enabled(pgid, table, mode=enabled)]
+
+
+def _install_action(entry: Entry, server_version: int) -> Action:
+    compiled, table, installed = entry.compiled, entry.table, entry.installed
+    assert compiled is not None and table is not None
+    body = [ddl.create_function(compiled, table)] if compiled.body is not None else []
+    if installed is None:
+        statements = [*body, ddl.create_trigger(compiled, table, replace=False)]
+        statements.append(ddl.comment(compiled, table))
+        return Action(ActionKind.CREATE, entry.uri, entry.pgid, table, entry.reason,
+                      tuple(statements))
+    signature = installed.signature
+    only_body = (
+        signature is not None
+        and signature.version == HASH_VERSION
+        and signature.clause_hash == compiled.signature.clause_hash
+        and compiled.body is not None
+    )
+    if only_body:
+        # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
+        statements = [*body, ddl.comment(compiled, table)]
+    elif compiled.constraint or installed.is_constraint or server_version < REPLACE_TRIGGER_MIN_VERSION:
+        # Constraint triggers cannot be replaced in place (nor any trigger before PG 14).
+        statements = [
+            ddl.drop_trigger(entry.pgid, table),
+            *body,
+            ddl.create_trigger(compiled, table, replace=False),
+            ddl.comment(compiled, table),
+            *_restore_enabled(entry.pgid, table, installed.enabled),
+        ]
+    else:
+        statements = [
+            *body,
+            ddl.create_trigger(compiled, table, replace=True),
+            ddl.comment(compiled, table),
+            *_restore_enabled(entry.pgid, table, installed.enabled),
+        ]
+    if compiled.body is None and installed.owns_function and installed.function_schema:
+        statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
+    return Action(ActionKind.REPLACE, entry.uri, entry.pgid, table, entry.reason,
+                  tuple(statements))
+
+
+def _drop_action(entry: Entry, reason: str) -> Action:
+    assert entry.installed is not None
+    return Action(ActionKind.DROP, entry.uri, entry.pgid, entry.installed.table, reason,
+                  tuple(ddl.drop_installed(entry.installed)))
+
+
+def _selected(entries: list[Entry], uris: Collection[str] | None) -> list[Entry]:
+    return [e for e in entries if e.status is not Status.PRUNE and (uris is None or e.uri in uris)]
+
+
+def plan_prune(entries: list[Entry]) -> list[Action]:
+    return [_drop_action(e, e.reason) for e in entries if e.status is Status.PRUNE]
+
+
+def plan_install(
+    entries: list[Entry], uris: Collection[str] | None, *, prune: bool, server_version: int
+) -> Plan:
+    """Create what is missing, replace what differs, and (optionally) prune."""
+    actions: list[Action] = []
+    skipped: list[tuple[str, str]] = []
+    for entry in _selected(entries, uris):
+        if entry.status in (Status.UNINSTALLED, Status.OUTDATED, Status.TAMPERED):
+            if entry.table is None:
+                skipped.append((entry.uri, entry.reason))
+            else:
+                actions.append(_install_action(entry, server_version))
+    if prune:
+        actions.extend(plan_prune(entries))
+    return Plan(tuple(actions), tuple(skipped))
+
+
+def plan_uninstall(entries: list[Entry], uris: Collection[str] | None, *, prune: bool) -> Plan:
+    actions = [
+        _drop_action(e, "uninstall requested")
+        for e in _selected(entries, uris)
+        if e.installed is not None
+    ]
+    if prune:
+        actions.extend(plan_prune(entries))
+    return Plan(tuple(actions))
+
+
+def plan_set_enabled(entries: list[Entry], uris: Collection[str] | None, *, enabled: bool) -> Plan:
+    """Enable or disable installed triggers; triggers that are not installed are reported."""
+    actions: list[Action] = []
+    skipped: list[tuple[str, str]] = []
+    kind = ActionKind.ENABLE if enabled else ActionKind.DISABLE
+    for entry in _selected(entries, uris):
+        installed = entry.installed
+        if installed is None:
+            if entry.status is not Status.UNALLOWED:
+                skipped.append((entry.uri, f"cannot {kind}: {entry.reason}"))
+            continue
+        if installed.enabled.is_enabled == enabled:
+            continue
+        mode = Enabled.ENABLED if enabled else Enabled.DISABLED
+        actions.append(
+            Action(kind, entry.uri, entry.pgid, installed.table, f"{kind} requested",
+                   (ddl.set_enabled(entry.pgid, installed.table, mode=mode),))
+        )
+    return Plan(tuple(actions), tuple(skipped))

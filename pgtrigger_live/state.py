@@ -1,0 +1,135 @@
+"""Plain values shared by the pipeline: what code wants, what the catalog has, and statuses."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+COMMENT_PREFIX = "pgtrigger_live"
+#: Bumped only when the meaning of the hashes changes; older comments are then re-signed.
+HASH_VERSION = 1
+
+
+class Status(str, enum.Enum):
+    """Where a trigger stands in one database, as ``ls`` shows it."""
+
+    INSTALLED = "INSTALLED"  # installed and identical to the code
+    OUTDATED = "OUTDATED"  # installed from an older definition (or by django-pgtrigger)
+    TAMPERED = "TAMPERED"  # the function body was edited after install
+    UNINSTALLED = "UNINSTALLED"  # declared, not installed
+    PRUNE = "PRUNE"  # installed by us, no longer declared for this database
+    UNALLOWED = "UNALLOWED"  # the router (or a non-Postgres backend) excludes it here
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Enabled(str, enum.Enum):
+    """``pg_trigger.tgenabled`` in words; ALWAYS and REPLICA are enabled too."""
+
+    ENABLED = "O"
+    DISABLED = "D"
+    ALWAYS = "A"
+    REPLICA = "R"
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def is_enabled(self) -> bool:
+        return self is not Enabled.DISABLED
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What a trigger's comment records: hash of the trigger clause, md5 of the body."""
+
+    clause_hash: str
+    body_md5: str
+    version: int = HASH_VERSION
+
+    def render(self) -> str:
+        return f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"
+
+    @classmethod
+    def parse(cls, comment: str | None) -> Signature | None:
+        """Parse our comment; None for anything else (django-pgtrigger's bare sha1 included)."""
+        if not comment or not comment.startswith(COMMENT_PREFIX + ":"):
+            return None
+        parts = comment.split(":")
+        if len(parts) != 4 or not parts[1].isdigit():
+            return None
+        return cls(clause_hash=parts[2], body_md5=parts[3], version=int(parts[1]))
+
+
+def is_legacy_comment(comment: str | None) -> bool:
+    """django-pgtrigger's comment: a bare 40-hex sha1 (such triggers are adopted)."""
+    return bool(
+        comment and len(comment) == 40 and all(c in "0123456789abcdef" for c in comment)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTrigger:
+    """Everything the database should hold for one (model, trigger): the compiler's output."""
+
+    uri: str
+    pgid: str
+    model_label: str
+    #: ``model._meta.db_table`` as declared; resolved to a schema and table by the catalog.
+    db_table: str
+    constraint: bool
+    when: str
+    events: str
+    level: str
+    timing: str | None
+    referencing: str | None
+    condition: str
+    #: None: the trigger runs its own generated function ``body``.
+    execute: str | None
+    #: The PL/pgSQL source stored in pg_proc.prosrc (None with a custom ``execute``).
+    body: str | None
+    signature: Signature
+
+    @property
+    def comment(self) -> str:
+        return self.signature.render()
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """A table resolved through the catalog."""
+
+    schema: str
+    name: str
+    oid: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledTrigger:
+    """One ``pgtrigger_*`` trigger as the catalog shows it."""
+
+    table: TableRef
+    pgid: str
+    enabled: Enabled
+    comment: str | None
+    is_constraint: bool
+    #: Name and schema of the function it executes, and md5(prosrc).
+    function_schema: str | None
+    function_name: str | None
+    function_md5: str | None
+
+    @property
+    def signature(self) -> Signature | None:
+        return Signature.parse(self.comment)
+
+    @property
+    def is_ours(self) -> bool:
+        """Ours to replace or prune: signed by us, or adopted from django-pgtrigger."""
+        return self.signature is not None or is_legacy_comment(self.comment)
+
+    @property
+    def owns_function(self) -> bool:
+        """The function is this trigger's own (same name), so dropping it is safe."""
+        return self.function_name == self.pgid

@@ -1,0 +1,262 @@
+"""The Trigger declaration and Func templates: plain objects that know nothing of connections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from pgtrigger_live import naming
+from pgtrigger_live.clauses import (
+    After,
+    InsteadOf,
+    Level,
+    Operation,
+    Referencing,
+    Row,
+    Statement,
+    Timing,
+    UpdateOf,
+    When,
+)
+from pgtrigger_live.conditions import Condition, referenced_sides
+from pgtrigger_live.exceptions import DeclarationError
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+class AttrDict(dict[str, Any]):
+    """A dict whose keys read as attributes, for ``{columns.name}`` in Func templates."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class Func:
+    """A function body rendered with ``str.format``: ``{meta}``, ``{fields}``, ``{columns}``.
+
+    Literal braces must be doubled (``{{`` / ``}}``), as with ``str.format``.
+    """
+
+    def __init__(self, func: str) -> None:
+        self.func = func
+
+    def render(self, **kwargs: Any) -> str:
+        return self.func.format(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"Func({self.func!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Func) and other.func == self.func
+
+    def __hash__(self) -> int:
+        return hash(self.func)
+
+
+class Trigger:
+    """A Postgres trigger declared on a model.
+
+    Class attributes are defaults, so a subclass can fix any of them. Everything that can be
+    checked without a model is checked here, when the trigger is created.
+    """
+
+    name: str | None = None
+    level: Level = Row
+    when: When | None = None
+    operation: Operation | None = None
+    condition: Condition | models.Q | None = None
+    referencing: Referencing | None = None
+    func: Func | str | None = None
+    declare: Sequence[tuple[str, str]] | None = None
+    timing: Timing | None = None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        level: Level | None = None,
+        when: When | None = None,
+        operation: Operation | None = None,
+        condition: Condition | models.Q | None = None,
+        referencing: Referencing | None = None,
+        func: Func | str | None = None,
+        declare: Sequence[tuple[str, str]] | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        self.name = name or self.name
+        self.level = level or self.level
+        self.when = when or self.when
+        self.operation = operation or self.operation
+        self.condition = condition or self.condition
+        self.referencing = referencing or self.referencing
+        self.func = func or self.func
+        self.declare = declare or self.declare
+        self.timing = timing or self.timing
+        self.validate()
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _fail(self, message: str) -> DeclarationError:
+        label = f'Trigger "{self.name}"' if self.name else "Trigger"
+        return DeclarationError(f"{label}: {message}")
+
+    def validate(self) -> None:
+        """Check the clause combination against Postgres' CREATE TRIGGER rules."""
+        self.name = naming.validate_name(self.name)
+        if not isinstance(self.level, Level):
+            raise self._fail(f'Invalid "level" attribute: {self.level!r}.')
+        if not isinstance(self.when, When):
+            raise self._fail(f'Invalid "when" attribute: {self.when!r}.')
+        if not isinstance(self.operation, Operation):
+            raise self._fail(f'Invalid "operation" attribute: {self.operation!r}.')
+        if self.timing is not None and not isinstance(self.timing, Timing):
+            raise self._fail(f'Invalid "timing" attribute: {self.timing!r}.')
+        if self.referencing is not None and not isinstance(self.referencing, Referencing):
+            raise self._fail(f'Invalid "referencing" attribute: {self.referencing!r}.')
+        if self.condition is not None and not isinstance(self.condition, Condition | models.Q):
+            raise self._fail(f'Invalid "condition" attribute: {self.condition!r}.')
+        events = self.operation.events
+        if self.level == Row and "TRUNCATE" in events:
+            raise self._fail("TRUNCATE triggers must be statement-level (level=Statement).")
+        if self.level == Row and self.referencing is not None:
+            raise self._fail('Row-level triggers cannot have a "referencing" attribute.')
+        if self.timing is not None:
+            if self.level != Row:
+                raise self._fail('Deferrable triggers must have "level" attribute as Row.')
+            if self.when != After:
+                raise self._fail('Deferrable triggers must have "when" attribute as After.')
+        if self.when == InsteadOf:
+            if self.level != Row:
+                raise self._fail("INSTEAD OF triggers must be row-level.")
+            if self.condition is not None:
+                raise self._fail("INSTEAD OF triggers cannot have a condition.")
+            if any(isinstance(p, UpdateOf) for p in self.operation.parts):
+                raise self._fail("INSTEAD OF triggers cannot use UpdateOf.")
+        if self.referencing is not None:
+            if self.when != After:
+                raise self._fail("Transition tables (referencing) need when=After.")
+            if len(self.operation.parts) > 1:
+                raise self._fail("Transition tables (referencing) need a single operation.")
+            if isinstance(self.operation, UpdateOf) or "TRUNCATE" in events:
+                raise self._fail("Transition tables cannot be used with UpdateOf or Truncate.")
+            if self.referencing.old and events == {"INSERT"}:
+                raise self._fail("An INSERT trigger has no OLD transition table.")
+            if self.referencing.new and events == {"DELETE"}:
+                raise self._fail("A DELETE trigger has no NEW transition table.")
+
+    # -- hooks a subclass may override --------------------------------------------------------
+
+    def get_pgid(self, model: type[models.Model]) -> str:
+        return naming.make_pgid(self.get_uri(model), self.name or "")
+
+    def get_uri(self, model: type[models.Model]) -> str:
+        return naming.make_uri(model._meta.label, self.name or "")
+
+    def get_condition(self, model: type[models.Model]) -> Condition | models.Q | None:
+        return self.condition
+
+    def get_declare(self, model: type[models.Model]) -> list[tuple[str, str]]:
+        return list(self.declare or [])
+
+    def get_func(self, model: type[models.Model]) -> Func | str:
+        if self.func is None:
+            raise self._fail(f"Must define func attribute or implement get_func ({model._meta.label}).")
+        return self.func
+
+    def get_func_template_kwargs(self, model: type[models.Model]) -> dict[str, Any]:
+        concrete = list(model._meta.fields)
+        return {
+            "meta": model._meta,
+            "fields": AttrDict({f.name: f for f in concrete}),
+            "columns": AttrDict({f.name: f.column for f in concrete}),
+        }
+
+    def render_condition(
+        self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
+    ) -> str:
+        """The SQL of the WHEN condition, or ``""``."""
+        condition = self.get_condition(model)
+        if condition is None:
+            return ""
+        if isinstance(condition, Condition):
+            text = condition.resolve(model, connection)
+        else:
+            from pgtrigger_live.conditions import Q
+
+            text = Q(condition).resolve(model, connection)
+        self._check_condition(model, text)
+        return text
+
+    def _check_condition(self, model: type[models.Model], text: str) -> None:
+        assert self.operation is not None
+        sides = referenced_sides(text)
+        where = f"on {model._meta.label}"
+        if sides and self.level == Statement:
+            raise self._fail(
+                f"{where}: a statement-level trigger's condition cannot read OLD or NEW row "
+                "values (use Composer for conditional statement-level triggers)."
+            )
+        if "OLD" in sides and "INSERT" in self.operation.events:
+            raise self._fail(f"{where}: the condition reads OLD, which an INSERT does not have.")
+        if "NEW" in sides and "DELETE" in self.operation.events:
+            raise self._fail(f"{where}: the condition reads NEW, which a DELETE does not have.")
+
+    def render_declare(self, model: type[models.Model]) -> str:
+        declare = self.get_declare(model)
+        if not declare:
+            return ""
+        return "DECLARE " + " ".join(f"{var} {type_};" for var, type_ in declare)
+
+    def render_func(self, model: type[models.Model]) -> str:
+        func = self.get_func(model)
+        if isinstance(func, Func):
+            try:
+                return func.render(**self.get_func_template_kwargs(model))
+            except (KeyError, AttributeError, IndexError, ValueError) as exc:
+                raise self._fail(
+                    f"on {model._meta.label}: cannot render func template ({exc!r}); literal "
+                    "braces in a Func must be doubled."
+                ) from exc
+        return func
+
+    def render_execute(self, model: type[models.Model]) -> str | None:
+        """SQL after ``EXECUTE FUNCTION``; None means the trigger's own generated function."""
+        return None
+
+    def render_operation(self, model: type[models.Model]) -> str:
+        """The event list; ``UpdateOf`` field names are translated to their columns."""
+        assert self.operation is not None
+        parts = []
+        for part in self.operation.parts:
+            if isinstance(part, UpdateOf):
+                part = UpdateOf(*(_column_name(model, c, self) for c in part.columns))
+            parts.append(part.render())
+        return " OR ".join(parts)
+
+    def __str__(self) -> str:
+        return self.name or ""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _column_name(model: type[models.Model], name: str, trigger: Trigger) -> str:
+    """Map a field name to its column; accept column names as they are."""
+    concrete = model._meta.concrete_model
+    assert concrete is not None
+    fields = concrete._meta.local_concrete_fields
+    if name in {f.column for f in fields}:
+        return name
+    for field in fields:
+        if field.name == name or field.attname == name:
+            return field.column
+    raise DeclarationError(
+        f'Trigger "{trigger.name}" on {model._meta.label}: UpdateOf("{name}") names no column '
+        f"of table {model._meta.db_table}."
+    )

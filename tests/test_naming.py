@@ -1,0 +1,93 @@
+"""Pure tests: identifiers, literals and the id rule (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgtrigger_live import naming, sql
+from pgtrigger_live.exceptions import DeclarationError
+
+
+@pytest.mark.parametrize(
+    ("uri", "name", "pgid"),
+    [
+        # Ids pinned by django-pgtrigger's own tests: a database it manages is adopted.
+        ("tests.SoftDelete:soft_delete", "soft_delete", "pgtrigger_soft_delete_f41be"),
+        ("tests.TestTriggerProxy:protect_delete", "protect_delete", "pgtrigger_protect_delete_b7483"),
+        ("tests.OrderSchema:protect_inserts", "protect_inserts", "pgtrigger_protect_inserts_a0767"),
+    ],
+)
+def test_pgid_matches_django_pgtrigger(uri: str, name: str, pgid: str) -> None:
+    assert naming.make_pgid(uri, name) == pgid
+
+
+def test_pgid_is_case_sensitive_before_lowercasing() -> None:
+    a = naming.make_pgid("app.M:MyTrigger", "MyTrigger")
+    b = naming.make_pgid("app.M:mytrigger", "mytrigger")
+    assert a != b
+    assert a == a.lower()
+
+
+def test_long_names_are_shortened_deterministically_within_63_bytes() -> None:
+    name = "x" * 90
+    pgid = naming.make_pgid(f"app.M:{name}", name)
+    assert len(pgid) == 63
+    assert pgid == naming.make_pgid(f"app.M:{name}", name)
+    assert pgid != naming.make_pgid(f"app.M:{name}y", name + "y")
+
+
+@pytest.mark.parametrize("name", ["with-hyphen", "sp ace", "quo\"te", "", "semi;colon"])
+def test_invalid_names_are_rejected(name: str) -> None:
+    with pytest.raises(DeclarationError):
+        naming.validate_name(name)
+
+
+@pytest.mark.parametrize(
+    ("uri", "ok"),
+    [("app.Model:name", True), ("app.Model", False), (":name", False), ("Model:name", False)],
+)
+def test_split_uri(uri: str, ok: bool) -> None:
+    if ok:
+        assert naming.split_uri(uri) == ("app.Model", "name")
+    else:
+        with pytest.raises(DeclarationError, match="app_label.ModelName:trigger_name"):
+            naming.split_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("plain", '"plain"'),
+        ('a"b', '"a""b"'),
+        ("order", '"order"'),
+        ('x"; drop table y; --', '"x""; drop table y; --"'),
+    ],
+)
+def test_quote_ident(value: str, quoted: str) -> None:
+    assert sql.quote_ident(value) == quoted
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("it's", "'it''s'"),
+        ("back\\slash", "E'back\\\\slash'"),
+        ("$$; drop", "'$$; drop'"),
+    ],
+)
+def test_quote_literal(value: str, quoted: str) -> None:
+    assert sql.quote_literal(value) == quoted
+
+
+def test_dollar_quote_picks_a_tag_absent_from_the_body() -> None:
+    body = "select '$pgtrigger_live$'"
+    quoted = sql.dollar_quote(body)
+    assert quoted.startswith("$pgtrigger_live_1$")
+    assert quoted.endswith("$pgtrigger_live_1$")
+
+
+def test_nul_is_refused() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        sql.quote_literal("a\x00b")
+    with pytest.raises(ValueError, match="NUL"):
+        sql.quote_ident("a\x00b")
