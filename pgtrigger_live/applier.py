@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import DatabaseError, connections, transaction
 
-from pgtrigger_live import catalog, conf
+from pgtrigger_live import catalog, conf, sql
 from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
 from pgtrigger_live.planner import Plan
@@ -31,18 +32,33 @@ def _pgcode(exc: BaseException) -> str | None:
 
 
 def read(alias: str, db_tables: Sequence[str], schemas: Sequence[str] = ()) -> Snapshot:
-    """Read the catalog: one query (plus a search_path setting when ``schemas`` are given)."""
+    """Read the catalog: one query (plus the search_path switch when ``schemas`` are given)."""
     connection = connections[alias]
     if not schemas:
         return catalog.read(connection, db_tables)
-    with transaction.atomic(using=alias):
-        _set_local(alias, "search_path", ", ".join(schemas))
+    with transaction.atomic(using=alias), search_path(alias, schemas):
         return catalog.read(connection, db_tables)
 
 
-def _set_local(alias: str, name: str, value: str) -> None:
+@contextmanager
+def search_path(alias: str, schemas: Sequence[str]) -> Iterator[None]:
+    """Use ``schemas`` as the search_path for the block, transaction-locally.
+
+    The previous value is put back afterwards: SET LOCAL inside a savepoint would otherwise
+    last until the caller's transaction ends.
+    """
+    if not schemas:
+        yield
+        return
+    path = ", ".join(sql.quote_ident(s) for s in schemas)
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        cursor.execute(
+            "SELECT current_setting('search_path'), set_config('search_path', %s, true)", [path]
+        )
+        previous = cursor.fetchone()[0]  # type: ignore[index]
+    yield
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
 
 
 def apply(
@@ -61,9 +77,7 @@ def apply(
     retries = conf.lock_retries()
     for attempt in range(retries + 1):
         try:
-            with transaction.atomic(using=alias):
-                if schemas:
-                    _set_local(alias, "search_path", ", ".join(schemas))
+            with transaction.atomic(using=alias), search_path(alias, schemas):
                 with connection.cursor() as cursor:
                     cursor.execute(
                         "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",

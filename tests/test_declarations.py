@@ -62,7 +62,7 @@ def test_clause_values_have_real_equality() -> None:
 def test_q_condition_compiles_to_old_new_columns() -> None:
     condition = pgtrigger.Q(old__value=0, new__value=1) | ~pgtrigger.Q(new__version__gt=5)
     sql = condition.resolve(Versioned, connection)
-    assert sql == 'OLD."value" = 0 AND NEW."value" = 1 OR NOT (NEW."version" > 5)'
+    assert sql == '(NEW."value" = 1 AND OLD."value" = 0) OR (NOT (NEW."version" > 5))'
 
 
 def test_q_uses_db_column_and_quotes_literals() -> None:
@@ -72,7 +72,8 @@ def test_q_uses_db_column_and_quotes_literals() -> None:
 
 def test_df_and_f_compile() -> None:
     sql = pgtrigger.Q(old__value__df=pgtrigger.F("new__value")).resolve(Versioned, connection)
-    assert sql == 'OLD."value" IS DISTINCT FROM NEW."value"'
+    # The same shape django-pgtrigger produces (Django parenthesises expression operands).
+    assert sql == 'OLD."value" IS DISTINCT FROM (NEW."value")'
 
 
 def test_q_on_unknown_field_names_model_and_field() -> None:

@@ -42,8 +42,13 @@ class TimestampedBase(models.Model):
     class Meta:
         abstract = True
         triggers = [
-            pgtrigger.Protect(name="no_truncate", operation=pgtrigger.Truncate,
-                              level=pgtrigger.Statement),
+            pgtrigger.Trigger(
+                name="after_update_statement",
+                level=pgtrigger.Statement,
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                func="RETURN NULL;",
+            ),
         ]
 
 

@@ -1,0 +1,72 @@
+"""Fixtures shared by the database tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connections, models
+
+from pgtrigger_live import registry
+from pgtrigger_live.triggers import Trigger
+
+
+@pytest.fixture
+def extra_trigger() -> Iterator[Callable[[type[models.Model], Trigger], str]]:
+    """Register triggers for one test only; returns the URI."""
+    added: list[tuple[type[models.Model], Trigger]] = []
+
+    def add(model: type[models.Model], trigger: Trigger) -> str:
+        registry.add(model, trigger)
+        added.append((model, trigger))
+        return trigger.get_uri(model)
+
+    yield add
+    for model, trigger in reversed(added):
+        if registry._registry.get(trigger.get_uri(model), (None, None))[1] is trigger:
+            registry.remove(model, trigger)
+
+
+@pytest.fixture
+def empty_registry() -> Iterator[None]:
+    """Run a test as if no trigger were declared."""
+    saved = (dict(registry._registry), dict(registry._by_pgid), dict(registry._by_table_name))
+    for mapping in (registry._registry, registry._by_pgid, registry._by_table_name):
+        mapping.clear()
+    yield
+    for mapping, values in zip(
+        (registry._registry, registry._by_pgid, registry._by_table_name), saved, strict=True
+    ):
+        mapping.clear()
+        mapping.update(values)  # type: ignore[attr-defined]
+
+
+def catalog_state(alias: str = "default") -> dict[str, dict[str, Any]]:
+    """pgid -> identity and version of the trigger row, its function row and its comment."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.tgname, t.oid::bigint, t.xmin::text, t.ctid::text, t.tgenabled::text,
+                   obj_description(t.oid, 'pg_trigger'), p.oid::bigint, p.xmin::text,
+                   c.relname
+              FROM pg_trigger t
+              JOIN pg_class c ON c.oid = t.tgrelid
+              LEFT JOIN pg_proc p ON p.oid = t.tgfoid
+             WHERE t.tgname LIKE 'pgtrigger\\_%%' AND t.tgparentid = 0
+            """
+        )
+        rows = cursor.fetchall()
+    return {
+        r[0]: {
+            "trigger": (r[1], r[2], r[3]), "enabled": r[4], "comment": r[5],
+            "function": (r[6], r[7]), "table": r[8],
+        }
+        for r in rows
+    }
+
+
+def function_exists(name: str, alias: str = "default") -> bool:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [name])
+        return bool(cursor.fetchone()[0])  # type: ignore[index]

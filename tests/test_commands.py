@@ -1,0 +1,174 @@
+"""``manage.py pgtrigger`` through call_command and real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live.state import Status
+from tests.conftest import catalog_state
+from tests.testapp.models import Plain
+
+AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("pgtrigger", *args, stdout=out, no_color=True)
+    return out.getvalue()
+
+
+def bump(name: str) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(name=name, when=pgtrigger.Before, operation=pgtrigger.Insert,
+                             func="RETURN NEW;")
+
+
+@pytest.mark.django_db
+def test_ls_lists_status_enabled_and_uri_through_stdout(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("listed"))
+    lines = run("ls").splitlines()
+    assert "INSTALLED   ENABLED  testapp.Protected:protect_delete" in lines
+    assert f"UNINSTALLED N/A      {uri}  (not installed)" in lines
+    assert run("ls", uri).splitlines() == [f"UNINSTALLED N/A      {uri}  (not installed)"]
+
+
+@pytest.mark.django_db
+def test_ls_check_exits_non_zero_on_drift(extra_trigger: AddTrigger) -> None:
+    run("ls", "--check")  # in sync: no error
+    uri = extra_trigger(Plain, bump("drifting"))
+    with pytest.raises(CommandError, match=f"1 trigger\\(s\\) not in sync: {uri} UNINSTALLED") as exc:
+        run("ls", "--check")
+    assert exc.value.returncode == 1
+
+
+@pytest.mark.django_db
+def test_ls_json(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("as_json"))
+    rows = {r["uri"]: r for r in json.loads(run("ls", "--json"))}
+    assert rows[uri]["status"] == "UNINSTALLED"
+    assert rows[uri]["enabled"] is None
+    assert rows["testapp.Protected:protect_delete"]["table"] == "public.testapp_protected"
+    assert rows["testapp.Protected:protect_delete"]["enabled"] == "ENABLED"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_registry")
+def test_ls_with_nothing_to_list_does_not_crash() -> None:
+    pgtrigger.uninstall()  # with nothing registered this prunes everything of ours
+    assert run("ls") == "No triggers are registered or installed.\n"
+    assert json.loads(run("ls", "--json")) == []
+
+
+@pytest.mark.django_db
+def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("dry"))
+    out = run("install", "--dry-run")
+    assert "Plan (dry run, nothing executed):" in out
+    assert f"create   {uri} on public.testapp_plain: not installed" in out
+    assert 'CREATE TRIGGER "pgtrigger_dry_' in out
+    assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
+    plan = json.loads(run("install", "--dry-run", "--json"))
+    assert plan["actions"][0]["uri"] == uri
+    assert run("install") .startswith("create")
+    assert run("install") == "Nothing to do: the database is in sync.\n"
+
+
+@pytest.mark.django_db
+def test_disable_enable_and_uninstall_commands(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("toggled"))
+    run("install", uri)
+    run("disable", uri)
+    assert f"INSTALLED DISABLED {uri}" in run("ls", uri)
+    run("enable", uri)
+    run("uninstall", uri)
+    assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
+
+
+@pytest.mark.django_db
+def test_unknown_uri_is_a_command_error() -> None:
+    with pytest.raises(CommandError, match='URI "testapp.Plain:missing" not found'):
+        run("install", "testapp.Plain:missing")
+
+
+@pytest.mark.django_db
+def test_schema_option_reconciles_tables_in_that_schema(extra_trigger: AddTrigger) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA tenant_a")
+        cursor.execute("CREATE TABLE tenant_a.testapp_plain (LIKE public.testapp_plain)")
+    uri = extra_trigger(Plain, bump("tenant"))
+    run("install", uri, "-s", "tenant_a")
+    (entry,) = pgtrigger.status(uri, schemas=["tenant_a"])
+    assert entry.status is Status.INSTALLED
+    assert entry.table is not None
+    assert entry.table.schema == "tenant_a"
+    # The trigger went to tenant_a only; public is untouched and the function lives beside it.
+    assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE p.proname = %s", [entry.pgid]
+        )
+        assert cursor.fetchall() == [("tenant_a",)]
+
+
+@pytest.mark.django_db
+def test_noop_migrate_costs_one_query_for_triggers() -> None:
+    with CaptureQueriesContext(connection) as queries:
+        call_command("migrate", verbosity=0)
+    ours = [q["sql"] for q in queries.captured_queries if "pg_trigger" in q["sql"]]
+    assert len(ours) == 1  # the reconcile ran once for the whole migrate, not once per app
+    ddl = [q for q in queries.captured_queries if "TRIGGER" in q["sql"].upper() and
+           q["sql"].lstrip().upper().startswith(("CREATE", "DROP"))]
+    assert ddl == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_an_app_back_to_zero_and_forward_again() -> None:
+    call_command("migrate", "testapp", "zero", verbosity=0)
+    entries = [e for e in pgtrigger.status() if e.uri.startswith("testapp.") and "User" not in e.uri]
+    assert entries
+    assert {e.status for e in entries} == {Status.UNINSTALLED}
+    assert all("does not exist" in e.reason for e in entries)
+    call_command("migrate", "testapp", verbosity=0)
+    assert {e.status for e in pgtrigger.status()} == {Status.INSTALLED}
+
+
+def _subprocess_env() -> dict[str, str]:
+    s = connection.settings_dict
+    url = (
+        f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
+        f"{s['PORT'] or 5432}/{s['NAME']}"
+    )
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tests.settings")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_concurrent_installs_all_succeed() -> None:
+    pgtrigger.uninstall()
+    expected = {e.pgid for e in pgtrigger.status()}
+    assert not expected & set(catalog_state())
+    command = [sys.executable, "-m", "django", "pgtrigger", "--no-color", "install"]
+    procs = [
+        subprocess.Popen(command, env=_subprocess_env(), cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    creates = [line for out, _ in outputs for line in out.splitlines() if line.startswith("create")]
+    assert len(creates) == len(expected)  # each trigger was created exactly once
+    assert {e.status for e in pgtrigger.status()} == {Status.INSTALLED}

@@ -1,0 +1,277 @@
+"""The reconciler against a real PostgreSQL: statuses, idempotence, replace, prune, atomicity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections, models, transaction
+from django.test.utils import CaptureQueriesContext
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live.exceptions import InstallError, LockTimeoutError
+from pgtrigger_live.state import Status
+from tests.conftest import catalog_state, function_exists
+from tests.testapp.models import Plain, Protected
+
+pytestmark = pytest.mark.django_db(databases=["default", "other"])
+
+AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
+DDL = ("CREATE", "DROP", "ALTER", "COMMENT")
+
+
+def bump(name: str = "bump", body: str = "NEW.value := NEW.value + 1; RETURN NEW;") -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name=name, when=pgtrigger.Before, operation=pgtrigger.Insert, func=body
+    )
+
+
+def status_of(uri: str) -> tuple[Status, str | None]:
+    (entry,) = pgtrigger.status(uri)
+    return entry.status, entry.enabled.label if entry.enabled else None
+
+
+def test_migrate_installed_every_declared_trigger() -> None:
+    entries = pgtrigger.status()
+    assert entries, "the test app declares triggers"
+    assert {e.status for e in entries} == {Status.INSTALLED}
+    installed = catalog_state()
+    assert {e.pgid for e in entries} <= set(installed)
+
+
+def test_declared_trigger_has_its_effect() -> None:
+    obj = Protected.objects.create(name="x")
+    with pytest.raises(Exception, match="Cannot delete rows"), transaction.atomic():
+        obj.delete()
+    assert Protected.objects.filter(pk=obj.pk).exists()
+
+
+def test_status_transitions(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump())
+    assert status_of(uri) == (Status.UNINSTALLED, None)
+
+    pgtrigger.install(uri)
+    assert status_of(uri) == (Status.INSTALLED, "ENABLED")
+    assert Plain.objects.create(value=1).value == 1  # trigger ran in the database:
+    assert Plain.objects.get().value == 2
+
+    pgtrigger.disable(uri)
+    assert status_of(uri) == (Status.INSTALLED, "DISABLED")
+    pgtrigger.enable(uri)
+
+    # The code changes: the installed trigger is now outdated.
+    pgtrigger.registry.remove(Plain, pgtrigger.registered(uri)[0][1])
+    extra_trigger(Plain, bump(body="NEW.value := NEW.value + 10; RETURN NEW;"))
+    assert status_of(uri)[0] is Status.OUTDATED
+    pgtrigger.install(uri)
+    assert status_of(uri)[0] is Status.INSTALLED
+
+    # Someone edits the function by hand.
+    pgid = pgtrigger.registered(uri)[0][1].get_pgid(Plain)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE OR REPLACE FUNCTION "{pgid}"() RETURNS TRIGGER LANGUAGE plpgsql AS '
+            "$$ BEGIN RETURN NEW; END; $$"
+        )
+    entry = pgtrigger.status(uri)[0]
+    assert entry.status is Status.TAMPERED
+    assert "edited" in entry.reason
+    pgtrigger.install(uri)
+    assert status_of(uri)[0] is Status.INSTALLED
+
+
+def test_unallowed_on_other_database_and_prunable_there(
+    extra_trigger: AddTrigger, settings: object
+) -> None:
+    uri = extra_trigger(Plain, bump())
+    pgtrigger.install(uri, database="other")
+    assert status_of(uri)[0] is Status.UNINSTALLED  # default is untouched
+
+    settings.DATABASE_ROUTERS = ["tests.routers.OnlyDefault"]  # type: ignore[attr-defined]
+    (entry,) = pgtrigger.status(uri, database="other")
+    assert entry.status is Status.UNALLOWED
+    prunable = pgtrigger.prunable(database="other")
+    # Everything of testapp is now routed away from "other": all of it is prunable there.
+    assert entry.pgid in [e.pgid for e in prunable]
+    assert "testapp_protected" in [e.table.name for e in prunable if e.table]
+    pgtrigger.prune(database="other")
+    assert entry.pgid not in catalog_state("other")
+
+
+def test_noop_reconcile_sends_one_query_no_ddl_no_lock() -> None:
+    before = catalog_state()
+    with CaptureQueriesContext(connection) as queries:
+        plan = pgtrigger.install()
+    assert plan.is_empty
+    assert len(queries.captured_queries) == 1
+    assert not [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(DDL)]
+    assert catalog_state() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'testapp%%'"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_changed_definition_replaces_only_that_trigger(extra_trigger: AddTrigger) -> None:
+    first = extra_trigger(Plain, bump("first"))
+    extra_trigger(Plain, bump("second"))
+    pgtrigger.install()
+    before = catalog_state()
+
+    pgtrigger.registry.remove(Plain, pgtrigger.registered(first)[0][1])
+    extra_trigger(Plain, bump("first", body="NEW.label := 'changed'; RETURN NEW;"))
+    plan = pgtrigger.install()
+    assert [a.uri for a in plan.actions] == [first]
+    after = catalog_state()
+
+    changed = {pgid for pgid in before if before[pgid] != after.get(pgid)}
+    assert changed == {pgtrigger.registered(first)[0][1].get_pgid(Plain)}
+    pgid = next(iter(changed))
+    # The body changed, the clause did not: the function was replaced, the trigger kept.
+    assert after[pgid]["trigger"] == before[pgid]["trigger"]
+    assert after[pgid]["function"] != before[pgid]["function"]
+    assert Plain.objects.create().label == ""
+    assert Plain.objects.get().label == "changed"
+
+
+def test_clause_change_replaces_in_place_and_keeps_disabled(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("clause"))
+    pgtrigger.install(uri)
+    pgtrigger.disable(uri)
+    pgid = pgtrigger.registered(uri)[0][1].get_pgid(Plain)
+    oid_before = catalog_state()[pgid]["trigger"][0]
+
+    pgtrigger.registry.remove(Plain, pgtrigger.registered(uri)[0][1])
+    extra_trigger(Plain, pgtrigger.Trigger(
+        name="clause", when=pgtrigger.Before, operation=pgtrigger.Insert | pgtrigger.Update,
+        func="RETURN NEW;",
+    ))
+    with CaptureQueriesContext(connection) as queries:
+        pgtrigger.install(uri)
+    executed = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "CREATE OR REPLACE TRIGGER" in executed
+    assert "DROP TRIGGER" not in executed
+    state = catalog_state()[pgid]
+    assert state["trigger"][0] == oid_before  # replaced in place, same OID
+    assert state["enabled"] == "D"  # an operator's disable survives the reconcile
+    assert status_of(uri) == (Status.INSTALLED, "DISABLED")
+
+
+def test_prune_drops_ours_with_functions_and_leaves_foreign_triggers(
+    extra_trigger: AddTrigger,
+) -> None:
+    temp = bump("temporary")
+    uri = extra_trigger(Plain, temp)
+    pgtrigger.install(uri)
+    pgid = temp.get_pgid(Plain)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pgtrigger_handmade_00000() RETURNS TRIGGER LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NEW; END; $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER pgtrigger_handmade_00000 BEFORE INSERT ON testapp_plain "
+            "FOR EACH ROW EXECUTE FUNCTION pgtrigger_handmade_00000()"
+        )
+        cursor.execute(
+            "CREATE TRIGGER not_ours BEFORE INSERT ON testapp_plain "
+            "FOR EACH ROW EXECUTE FUNCTION pgtrigger_handmade_00000()"
+        )
+    pgtrigger.registry.remove(Plain, temp)  # the code no longer declares it
+    assert [e.pgid for e in pgtrigger.prunable()] == [pgid]
+    assert [e.status for e in pgtrigger.status() if e.pgid == pgid] == [Status.PRUNE]
+
+    pgtrigger.prune()
+    state = catalog_state()
+    assert pgid not in state
+    assert not function_exists(pgid)
+    assert "pgtrigger_handmade_00000" in state  # unsigned: not ours, never pruned
+    assert function_exists("pgtrigger_handmade_00000")
+
+
+def test_uninstall_drops_trigger_and_function(extra_trigger: AddTrigger) -> None:
+    trigger = bump("gone")
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgtrigger.uninstall(uri)
+    assert trigger.get_pgid(Plain) not in catalog_state()
+    assert not function_exists(trigger.get_pgid(Plain))
+    assert status_of(uri)[0] is Status.UNINSTALLED
+    pgtrigger.uninstall(uri)  # idempotent
+
+
+def test_failing_reconcile_leaves_database_as_it_was(extra_trigger: AddTrigger) -> None:
+    extra_trigger(Plain, bump("good"))
+    extra_trigger(Plain, bump("broken", body="THIS IS NOT PLPGSQL;"))
+    before = catalog_state()
+    with pytest.raises(InstallError, match=r"(?s)testapp.Plain:broken.*THIS IS NOT PLPGSQL.*rolled back"):
+        pgtrigger.install()
+    assert catalog_state() == before
+
+
+def test_dry_run_plans_without_executing(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("planned"))
+    with CaptureQueriesContext(connection) as queries:
+        plan = pgtrigger.install(dry_run=True)
+    assert [(a.kind.value, a.uri) for a in plan.actions] == [("create", uri)]
+    assert any("CREATE TRIGGER" in s for s in plan.statements)
+    assert len(queries.captured_queries) == 1  # the catalog read only
+    assert status_of(uri)[0] is Status.UNINSTALLED
+
+
+def test_lock_timeout_rolls_back_and_reports(extra_trigger: AddTrigger, settings: object) -> None:
+    settings.PGTRIGGER_LIVE_LOCK_TIMEOUT_MS = 100  # type: ignore[attr-defined]
+    settings.PGTRIGGER_LIVE_LOCK_RETRIES = 1  # type: ignore[attr-defined]
+    uri = extra_trigger(Plain, bump("locked"))
+    other = connections["default"].copy()  # a second session on the same test database
+    try:
+        other.connect()
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("LOCK TABLE testapp_plain IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(LockTimeoutError, match="2 attempts"):
+            pgtrigger.install(uri)
+    finally:
+        other.rollback()
+        other.close()
+    assert status_of(uri)[0] is Status.UNINSTALLED
+
+
+def test_unknown_uri_is_a_clear_error() -> None:
+    with pytest.raises(pgtrigger.UnknownTriggerError, match='URI "testapp.Plain:nope" not found'):
+        pgtrigger.install("testapp.Plain:nope")
+    with pytest.raises(pgtrigger.DeclarationError, match="app_label.ModelName:trigger_name"):
+        pgtrigger.install("nocolon")
+
+
+def test_wildcards_and_models_select_triggers(extra_trigger: AddTrigger) -> None:
+    a = extra_trigger(Plain, bump("wild_a"))
+    b = extra_trigger(Plain, bump("wild_b"))
+    assert [u for u, _, _ in pgtrigger.registry.select("testapp.Plain:wild_*")] == [a, b]
+    assert [u for u, _, _ in pgtrigger.registry.select(Plain)] == [a, b]
+    assert [u for u, _, _ in pgtrigger.registry.select("*:wild_b")] == [b]
+
+
+def test_adopts_a_trigger_installed_by_django_pgtrigger(extra_trigger: AddTrigger) -> None:
+    trigger = bump("legacy")
+    uri = extra_trigger(Plain, trigger)
+    pgid = trigger.get_pgid(Plain)
+    with connection.cursor() as cursor:  # what django-pgtrigger 4.17 leaves behind
+        cursor.execute(
+            f"CREATE FUNCTION {pgid}() RETURNS TRIGGER AS $$ BEGIN RETURN NEW; END; $$ "
+            "LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f'CREATE TRIGGER {pgid} BEFORE INSERT ON "testapp_plain" FOR EACH ROW '
+            f"EXECUTE PROCEDURE {pgid}()"
+        )
+        cursor.execute(f"COMMENT ON TRIGGER {pgid} ON \"testapp_plain\" IS '{'a' * 40}'")
+    oid = catalog_state()[pgid]["trigger"][0]
+    entry = pgtrigger.status(uri)[0]
+    assert entry.status is Status.OUTDATED
+    assert "django-pgtrigger" in entry.reason
+    pgtrigger.install()
+    assert catalog_state()[pgid]["trigger"][0] == oid  # replaced in place, not rebuilt
+    assert status_of(uri)[0] is Status.INSTALLED
