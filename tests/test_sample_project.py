@@ -1,0 +1,47 @@
+"""The sample project's one documented command works end to end (in a database of its own)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sample_database_url(django_db_blocker: pytest.FixtureRequest) -> Iterator[str]:
+    name = f"sample_{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        s = connection.settings_dict
+        yield (
+            f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
+            f"{s['PORT'] or 5432}/{name}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_demo_command(sample_database_url: str) -> None:
+    env = dict(os.environ, DATABASE_URL=sample_database_url)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "sample_project/manage.py", "demo", "--no-color"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "delete Account 1: refused by the database" in out
+    assert "after delete(): {'name': 'Ada', 'is_active': False}" in out
+    assert "paid -> cart: refused by the database" in out
+    assert "planned actions: 0" in out
+    assert "INSTALLED ENABLED  shop.Account:protect_deletes" in out
+    assert "was NOT refused" not in out
