@@ -22,7 +22,9 @@ from pgtrigger_live.planner import Plan
 logger = logging.getLogger("pgtrigger_live")
 
 #: One advisory lock key for every pgtrigger_live reconcile of a database.
-LOCK_KEY = int.from_bytes(hashlib.sha1(b"pgtrigger_live.reconcile").digest()[:8], "big", signed=True)
+LOCK_KEY = int.from_bytes(
+    hashlib.sha1(b"pgtrigger_live.reconcile").digest()[:8], "big", signed=True
+)
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
@@ -55,7 +57,8 @@ def search_path(alias: str, schemas: Sequence[str]) -> Iterator[None]:
         cursor.execute(
             "SELECT current_setting('search_path'), set_config('search_path', %s, true)", [path]
         )
-        previous = cursor.fetchone()[0]  # type: ignore[index]
+        row = cursor.fetchone()
+        previous = row[0] if row else ""
     yield
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT set_config('search_path', %s, true)", [previous])

@@ -79,7 +79,20 @@ def read(connection: BaseDatabaseWrapper, db_tables: Iterable[str]) -> Snapshot:
     with connection.cursor() as cursor:
         cursor.execute(_QUERY, [names, sql.like_escape(naming.PREFIX) + "%"])
         rows = cursor.fetchall()
-    for kind, wanted, schema, relname, oid, tgname, enabled, comment, constraint, fschema, fname, fmd5 in rows:
+    for (
+        kind,
+        wanted,
+        schema,
+        relname,
+        oid,
+        tgname,
+        enabled,
+        comment,
+        constraint,
+        fschema,
+        fname,
+        fmd5,
+    ) in rows:
         if kind == "table":
             table = TableRef(schema, relname, int(oid)) if oid is not None else None
             snapshot.tables[by_quoted[wanted]] = table

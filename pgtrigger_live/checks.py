@@ -20,7 +20,9 @@ from pgtrigger_live.desired import allowed
 from pgtrigger_live.exceptions import DeclarationError
 
 
-def check_triggers(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def check_triggers(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     aliases = list(connections)
     for uri, model, trigger in registry.select():

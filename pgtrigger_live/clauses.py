@@ -31,7 +31,9 @@ class _Primitive:
         return f"{type(self).__name__}({self.name!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.name == self.name  # type: ignore[attr-defined]
+        return (
+            isinstance(other, _Primitive) and type(other) is type(self) and other.name == self.name
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name))
@@ -186,8 +188,7 @@ class Referencing:
     def __init__(self, *, old: str | None = None, new: str | None = None) -> None:
         if not old and not new:
             raise DeclarationError(
-                'Must provide either "old" and/or "new" to the referencing construct of a '
-                "trigger."
+                'Must provide either "old" and/or "new" to the referencing construct of a trigger.'
             )
         self.old = old
         self.new = new

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models
 
 from pgtrigger_live import applier, conf, registry
+from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.desired import collect, is_postgres
 from pgtrigger_live.planner import (
     Entry,
@@ -48,7 +49,7 @@ def _reconcile(
     desired = collect(alias, _items(() if whole_registry else selectors))
     tables = [d.db_table for d in desired if d.compiled is not None]
 
-    def make_plan(snapshot: applier.Snapshot) -> Plan:
+    def make_plan(snapshot: Snapshot) -> Plan:
         return planner(statuses(desired, snapshot), snapshot.server_version)
 
     plan = make_plan(applier.read(alias, tables, schemas))
@@ -64,7 +65,9 @@ def _uris(selectors: Sequence[Selector]) -> set[str] | None:
 
 
 def install(
-    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    *uris: Selector,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
     dry_run: bool = False,
 ) -> Plan:
     """Install what is missing or out of date; with no URIs also prune (PRUNE_ON_INSTALL).
@@ -75,36 +78,51 @@ def install(
     selected = _uris(uris)
     prune = selected is None and conf.prune_on_install()
     return _reconcile(
-        uris, database, schemas,
-        lambda entries, version: plan_install(entries, selected, prune=prune,
-                                              server_version=version),
-        whole_registry=prune, dry_run=dry_run,
+        uris,
+        database,
+        schemas,
+        lambda entries, version: plan_install(
+            entries, selected, prune=prune, server_version=version
+        ),
+        whole_registry=prune,
+        dry_run=dry_run,
     )
 
 
 def uninstall(
-    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    *uris: Selector,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
     dry_run: bool = False,
 ) -> Plan:
     """Drop triggers and their functions; with no URIs also prune."""
     selected = _uris(uris)
     prune = selected is None and conf.prune_on_install()
     return _reconcile(
-        uris, database, schemas,
+        uris,
+        database,
+        schemas,
         lambda entries, _: plan_uninstall(entries, selected, prune=prune),
-        whole_registry=prune, dry_run=dry_run,
+        whole_registry=prune,
+        dry_run=dry_run,
     )
 
 
 def _set_enabled(
-    uris: Sequence[Selector], database: str | None, schemas: Sequence[str], enabled: bool,
+    uris: Sequence[Selector],
+    database: str | None,
+    schemas: Sequence[str],
+    enabled: bool,
     dry_run: bool,
 ) -> Plan:
     selected = _uris(uris)
     plan = _reconcile(
-        uris, database, schemas,
+        uris,
+        database,
+        schemas,
         lambda entries, _: plan_set_enabled(entries, selected, enabled=enabled),
-        whole_registry=False, dry_run=dry_run,
+        whole_registry=False,
+        dry_run=dry_run,
     )
     if plan.skipped and selected is not None:
         for uri, reason in plan.skipped:
@@ -113,7 +131,9 @@ def _set_enabled(
 
 
 def enable(
-    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    *uris: Selector,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
     dry_run: bool = False,
 ) -> Plan:
     """Enable installed triggers (a disabled trigger stays disabled across reconciles)."""
@@ -121,7 +141,9 @@ def enable(
 
 
 def disable(
-    *uris: Selector, database: str | None = None, schemas: Sequence[str] = (),
+    *uris: Selector,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
     dry_run: bool = False,
 ) -> Plan:
     """Disable installed triggers for every session (use ``ignore`` for a local bypass)."""
@@ -133,8 +155,12 @@ def prune(
 ) -> Plan:
     """Drop our triggers (and their functions) that the code no longer declares here."""
     return _reconcile(
-        (), database, schemas, lambda entries, _: Plan(tuple(plan_prune(entries))),
-        whole_registry=True, dry_run=dry_run,
+        (),
+        database,
+        schemas,
+        lambda entries, _: Plan(tuple(plan_prune(entries))),
+        whole_registry=True,
+        dry_run=dry_run,
     )
 
 
@@ -145,7 +171,7 @@ def status(
     alias = database or DEFAULT_DB_ALIAS
     desired = collect(alias, _items(uris))
     if not is_postgres(alias):
-        return statuses(desired, applier.Snapshot())
+        return statuses(desired, Snapshot())
     tables = [d.db_table for d in desired if d.compiled is not None]
     entries = statuses(desired, applier.read(alias, tables, schemas))
     return entries if not uris else [e for e in entries if e.status is not Status.PRUNE]

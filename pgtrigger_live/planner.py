@@ -141,8 +141,11 @@ def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
         if table is None:
             entries.append(
                 Entry(
-                    item.uri, item.pgid, Status.UNINSTALLED,
-                    f'table "{item.db_table}" does not exist', compiled=item.compiled,
+                    item.uri,
+                    item.pgid,
+                    Status.UNINSTALLED,
+                    f'table "{item.db_table}" does not exist',
+                    compiled=item.compiled,
                 )
             )
             continue
@@ -159,8 +162,14 @@ def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
             continue
         uri = f"{installed.table.schema}.{installed.table.name}:{installed.pgid}"
         entries.append(
-            Entry(uri, installed.pgid, Status.PRUNE, "installed but no longer declared here",
-                  installed.table, installed)
+            Entry(
+                uri,
+                installed.pgid,
+                Status.PRUNE,
+                "installed but no longer declared here",
+                installed.table,
+                installed,
+            )
         )
     return entries
 
@@ -176,13 +185,15 @@ def _restore_enabled(pgid: str, table: TableRef, enabled: Enabled) -> list[str]:
 
 def _install_action(entry: Entry, server_version: int) -> Action:
     compiled, table, installed = entry.compiled, entry.table, entry.installed
-    assert compiled is not None and table is not None
+    assert compiled is not None
+    assert table is not None
     body = [ddl.create_function(compiled, table)] if compiled.body is not None else []
     if installed is None:
         statements = [*body, ddl.create_trigger(compiled, table, replace=False)]
         statements.append(ddl.comment(compiled, table))
-        return Action(ActionKind.CREATE, entry.uri, entry.pgid, table, entry.reason,
-                      tuple(statements))
+        return Action(
+            ActionKind.CREATE, entry.uri, entry.pgid, table, entry.reason, tuple(statements)
+        )
     signature = installed.signature
     only_body = (
         signature is not None
@@ -193,7 +204,11 @@ def _install_action(entry: Entry, server_version: int) -> Action:
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
         statements = [*body, ddl.comment(compiled, table)]
-    elif compiled.constraint or installed.is_constraint or server_version < REPLACE_TRIGGER_MIN_VERSION:
+    elif (
+        compiled.constraint
+        or installed.is_constraint
+        or server_version < REPLACE_TRIGGER_MIN_VERSION
+    ):
         # Constraint triggers cannot be replaced in place (nor any trigger before PG 14).
         statements = [
             ddl.drop_trigger(entry.pgid, table),
@@ -211,14 +226,19 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         ]
     if compiled.body is None and installed.owns_function and installed.function_schema:
         statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
-    return Action(ActionKind.REPLACE, entry.uri, entry.pgid, table, entry.reason,
-                  tuple(statements))
+    return Action(ActionKind.REPLACE, entry.uri, entry.pgid, table, entry.reason, tuple(statements))
 
 
 def _drop_action(entry: Entry, reason: str) -> Action:
     assert entry.installed is not None
-    return Action(ActionKind.DROP, entry.uri, entry.pgid, entry.installed.table, reason,
-                  tuple(ddl.drop_installed(entry.installed)))
+    return Action(
+        ActionKind.DROP,
+        entry.uri,
+        entry.pgid,
+        entry.installed.table,
+        reason,
+        tuple(ddl.drop_installed(entry.installed)),
+    )
 
 
 def _selected(entries: list[Entry], uris: Collection[str] | None) -> list[Entry]:
@@ -272,7 +292,13 @@ def plan_set_enabled(entries: list[Entry], uris: Collection[str] | None, *, enab
             continue
         mode = Enabled.ENABLED if enabled else Enabled.DISABLED
         actions.append(
-            Action(kind, entry.uri, entry.pgid, installed.table, f"{kind} requested",
-                   (ddl.set_enabled(entry.pgid, installed.table, mode=mode),))
+            Action(
+                kind,
+                entry.uri,
+                entry.pgid,
+                installed.table,
+                f"{kind} requested",
+                (ddl.set_enabled(entry.pgid, installed.table, mode=mode),),
+            )
         )
     return Plan(tuple(actions), tuple(skipped))

@@ -99,7 +99,9 @@ def select(*selectors: str | type[models.Model]) -> list[tuple[str, type[models.
     for selector in selectors:
         matched = _match(selector)
         if not matched:
-            raise UnknownTriggerError(f'URI "{_describe(selector)}" not found in pgtrigger registry')
+            raise UnknownTriggerError(
+                f'URI "{_describe(selector)}" not found in pgtrigger registry'
+            )
         for item in matched:
             chosen.setdefault(item[0], item)
     return list(chosen.values())

@@ -65,9 +65,7 @@ class Signature:
 
 def is_legacy_comment(comment: str | None) -> bool:
     """django-pgtrigger's comment: a bare 40-hex sha1 (such triggers are adopted)."""
-    return bool(
-        comment and len(comment) == 40 and all(c in "0123456789abcdef" for c in comment)
-    )
+    return bool(comment and len(comment) == 40 and all(c in "0123456789abcdef" for c in comment))
 
 
 @dataclass(frozen=True, slots=True)

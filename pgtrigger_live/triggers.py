@@ -166,7 +166,9 @@ class Trigger:
 
     def get_func(self, model: type[models.Model]) -> Func | str:
         if self.func is None:
-            raise self._fail(f"Must define func attribute or implement get_func ({model._meta.label}).")
+            raise self._fail(
+                f"Must define func attribute or implement get_func ({model._meta.label})."
+            )
         return self.func
 
     def get_func_template_kwargs(self, model: type[models.Model]) -> dict[str, Any]:
@@ -254,7 +256,7 @@ def _column_name(model: type[models.Model], name: str, trigger: Trigger) -> str:
     if name in {f.column for f in fields}:
         return name
     for field in fields:
-        if field.name == name or field.attname == name:
+        if (field.name == name or field.attname == name) and field.column:
             return field.column
     raise DeclarationError(
         f'Trigger "{trigger.name}" on {model._meta.label}: UpdateOf("{name}") names no column '

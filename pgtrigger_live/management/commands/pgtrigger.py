@@ -15,10 +15,14 @@ from pgtrigger_live.planner import Entry, Plan
 from pgtrigger_live.state import Status
 
 _MUTATIONS: dict[str, tuple[str, Callable[..., Plan]]] = {
-    "install": ("Install missing or outdated triggers (and prune when no URI is given).",
-                installation.install),
-    "uninstall": ("Drop triggers and their functions (and prune when no URI is given).",
-                  installation.uninstall),
+    "install": (
+        "Install missing or outdated triggers (and prune when no URI is given).",
+        installation.install,
+    ),
+    "uninstall": (
+        "Drop triggers and their functions (and prune when no URI is given).",
+        installation.uninstall,
+    ),
     "enable": ("Enable installed triggers.", installation.enable),
     "disable": ("Disable installed triggers.", installation.disable),
     "prune": ("Drop installed triggers that are no longer declared.", installation.prune),
@@ -35,19 +39,29 @@ class Command(BaseCommand):
             if uris:
                 p.add_argument("uris", nargs="*", help="app_label.Model:name URIs or wildcards")
             p.add_argument("-d", "--database", help="database alias (default: default)")
-            p.add_argument("-s", "--schema", action="append", dest="schemas", default=[],
-                           help="schema to put on the search_path (repeatable)")
+            p.add_argument(
+                "-s",
+                "--schema",
+                action="append",
+                dest="schemas",
+                default=[],
+                help="schema to put on the search_path (repeatable)",
+            )
             p.add_argument("--json", action="store_true", help="machine-readable output")
 
         ls = sub.add_parser("ls", help="Show the status of every trigger.")
         common(ls)
-        ls.add_argument("--check", action="store_true",
-                        help="exit with status 1 when anything is not in sync")
+        ls.add_argument(
+            "--check", action="store_true", help="exit with status 1 when anything is not in sync"
+        )
         for name, (help_text, _) in _MUTATIONS.items():
             p = sub.add_parser(name, help=help_text)
             common(p, uris=name != "prune")
-            p.add_argument("--dry-run", action="store_true",
-                           help="print the plan and its SQL without executing it")
+            p.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="print the plan and its SQL without executing it",
+            )
 
     def handle(self, *args: Any, **options: Any) -> None:
         subcommand = options["subcommand"]
@@ -84,8 +98,10 @@ class Command(BaseCommand):
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
                 enabled_style = (
-                    self.style.SUCCESS if entry.enabled is not None and entry.enabled.is_enabled
-                    else self.style.ERROR if entry.enabled is not None
+                    self.style.SUCCESS
+                    if entry.enabled is not None and entry.enabled.is_enabled
+                    else self.style.ERROR
+                    if entry.enabled is not None
                     else self.style.HTTP_INFO
                 )
                 line = f"{status} {enabled_style(enabled_text.ljust(8))} {entry.uri}"
@@ -103,16 +119,26 @@ class Command(BaseCommand):
 
     def _plan(self, plan: Plan, options: dict[str, Any]) -> None:
         if options["json"]:
-            self.stdout.write(json.dumps({
-                "dry_run": options["dry_run"],
-                "actions": [
-                    {"action": a.kind.value, "uri": a.uri, "pgid": a.pgid,
-                     "table": f"{a.table.schema}.{a.table.name}", "reason": a.reason,
-                     "sql": list(a.statements)}
-                    for a in plan.actions
-                ],
-                "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
-            }, indent=2))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "dry_run": options["dry_run"],
+                        "actions": [
+                            {
+                                "action": a.kind.value,
+                                "uri": a.uri,
+                                "pgid": a.pgid,
+                                "table": f"{a.table.schema}.{a.table.name}",
+                                "reason": a.reason,
+                                "sql": list(a.statements),
+                            }
+                            for a in plan.actions
+                        ],
+                        "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
+                    },
+                    indent=2,
+                )
+            )
             return
         if plan.is_empty and not plan.skipped:
             self.stdout.write("Nothing to do: the database is in sync.")
