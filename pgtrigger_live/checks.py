@@ -48,13 +48,11 @@ def check_inherited_meta(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     for model in apps.get_models():
         if app_configs is not None and model._meta.app_config not in app_configs:
             continue
-        meta_class = getattr(model._meta, "meta", None)
+        if hasattr(model._meta, "triggers"):
+            continue  # inherited, or deliberately declared by the model itself
         for parent in model.__mro__[1:]:
             parent_meta = getattr(parent, "_meta", None)
             if parent_meta is None or not parent_meta.abstract:
-                continue
-            parent_class = getattr(parent, "Meta", None)
-            if meta_class is None or parent_class is None or issubclass(meta_class, parent_class):
                 continue
             lost = [t.name for t in getattr(parent_meta, "triggers", None) or ()]
             if lost:

@@ -59,8 +59,11 @@ def catalog_state(alias: str = "default") -> dict[str, dict[str, Any]]:
         rows = cursor.fetchall()
     return {
         r[0]: {
-            "trigger": (r[1], r[2], r[3]), "enabled": r[4], "comment": r[5],
-            "function": (r[6], r[7]), "table": r[8],
+            "trigger": (r[1], r[2], r[3]),
+            "enabled": r[4],
+            "comment": r[5],
+            "function": (r[6], r[7]),
+            "table": r[8],
         }
         for r in rows
     }

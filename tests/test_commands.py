@@ -31,8 +31,9 @@ def run(*args: str) -> str:
 
 
 def bump(name: str) -> pgtrigger.Trigger:
-    return pgtrigger.Trigger(name=name, when=pgtrigger.Before, operation=pgtrigger.Insert,
-                             func="RETURN NEW;")
+    return pgtrigger.Trigger(
+        name=name, when=pgtrigger.Before, operation=pgtrigger.Insert, func="RETURN NEW;"
+    )
 
 
 @pytest.mark.django_db
@@ -48,7 +49,9 @@ def test_ls_lists_status_enabled_and_uri_through_stdout(extra_trigger: AddTrigge
 def test_ls_check_exits_non_zero_on_drift(extra_trigger: AddTrigger) -> None:
     run("ls", "--check")  # in sync: no error
     uri = extra_trigger(Plain, bump("drifting"))
-    with pytest.raises(CommandError, match=f"1 trigger\\(s\\) not in sync: {uri} UNINSTALLED") as exc:
+    with pytest.raises(
+        CommandError, match=f"1 trigger\\(s\\) not in sync: {uri} UNINSTALLED"
+    ) as exc:
         run("ls", "--check")
     assert exc.value.returncode == 1
 
@@ -81,7 +84,7 @@ def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: Ad
     assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
     plan = json.loads(run("install", "--dry-run", "--json"))
     assert plan["actions"][0]["uri"] == uri
-    assert run("install") .startswith("create")
+    assert run("install").startswith("create")
     assert run("install") == "Nothing to do: the database is in sync.\n"
 
 
@@ -118,7 +121,8 @@ def test_schema_option_reconciles_tables_in_that_schema(extra_trigger: AddTrigge
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE p.proname = %s", [entry.pgid]
+            "WHERE p.proname = %s",
+            [entry.pgid],
         )
         assert cursor.fetchall() == [("tenant_a",)]
 
@@ -129,15 +133,21 @@ def test_noop_migrate_costs_one_query_for_triggers() -> None:
         call_command("migrate", verbosity=0)
     ours = [q["sql"] for q in queries.captured_queries if "pg_trigger" in q["sql"]]
     assert len(ours) == 1  # the reconcile ran once for the whole migrate, not once per app
-    ddl = [q for q in queries.captured_queries if "TRIGGER" in q["sql"].upper() and
-           q["sql"].lstrip().upper().startswith(("CREATE", "DROP"))]
+    ddl = [
+        q
+        for q in queries.captured_queries
+        if "TRIGGER" in q["sql"].upper()
+        and q["sql"].lstrip().upper().startswith(("CREATE", "DROP"))
+    ]
     assert ddl == []
 
 
 @pytest.mark.django_db(transaction=True)
 def test_migrating_an_app_back_to_zero_and_forward_again() -> None:
     call_command("migrate", "testapp", "zero", verbosity=0)
-    entries = [e for e in pgtrigger.status() if e.uri.startswith("testapp.") and "User" not in e.uri]
+    entries = [
+        e for e in pgtrigger.status() if e.uri.startswith("testapp.") and "User" not in e.uri
+    ]
     assert entries
     assert {e.status for e in entries} == {Status.UNINSTALLED}
     assert all("does not exist" in e.reason for e in entries)
@@ -163,8 +173,14 @@ def test_four_concurrent_installs_all_succeed() -> None:
     assert not expected & set(catalog_state())
     command = [sys.executable, "-m", "django", "pgtrigger", "--no-color", "install"]
     procs = [
-        subprocess.Popen(command, env=_subprocess_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command,
+            env=_subprocess_env(),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(4)
     ]
     outputs = [p.communicate(timeout=120) for p in procs]

@@ -13,7 +13,9 @@ from tests.testapp.models import Order, Plain, Versioned
 
 def trig(**kwargs: object) -> pgtrigger.Trigger:
     defaults: dict[str, object] = {
-        "name": "t", "when": pgtrigger.Before, "operation": pgtrigger.Update,
+        "name": "t",
+        "when": pgtrigger.Before,
+        "operation": pgtrigger.Update,
         "func": "RETURN NEW;",
     }
     defaults.update(kwargs)
@@ -31,14 +33,31 @@ def trig(**kwargs: object) -> pgtrigger.Trigger:
         ({"operation": pgtrigger.Truncate}, "statement-level"),
         ({"referencing": pgtrigger.Referencing(old="o")}, "Row-level triggers cannot"),
         ({"timing": pgtrigger.Deferred}, 'must have "when" attribute as After'),
-        ({"timing": pgtrigger.Deferred, "when": pgtrigger.After, "level": pgtrigger.Statement},
-         'must have "level"'),
-        ({"when": pgtrigger.InsteadOf, "condition": pgtrigger.Condition("true")},
-         "INSTEAD OF triggers cannot have a condition"),
-        ({"level": pgtrigger.Statement, "when": pgtrigger.Before,
-          "referencing": pgtrigger.Referencing(new="n")}, "need when=After"),
-        ({"level": pgtrigger.Statement, "when": pgtrigger.After, "operation": pgtrigger.Insert,
-          "referencing": pgtrigger.Referencing(old="o")}, "no OLD transition table"),
+        (
+            {"timing": pgtrigger.Deferred, "when": pgtrigger.After, "level": pgtrigger.Statement},
+            'must have "level"',
+        ),
+        (
+            {"when": pgtrigger.InsteadOf, "condition": pgtrigger.Condition("true")},
+            "INSTEAD OF triggers cannot have a condition",
+        ),
+        (
+            {
+                "level": pgtrigger.Statement,
+                "when": pgtrigger.Before,
+                "referencing": pgtrigger.Referencing(new="n"),
+            },
+            "need when=After",
+        ),
+        (
+            {
+                "level": pgtrigger.Statement,
+                "when": pgtrigger.After,
+                "operation": pgtrigger.Insert,
+                "referencing": pgtrigger.Referencing(old="o"),
+            },
+            "no OLD transition table",
+        ),
     ],
 )
 def test_invalid_declarations_fail_at_definition(kwargs: dict[str, object], message: str) -> None:
@@ -67,7 +86,7 @@ def test_q_condition_compiles_to_old_new_columns() -> None:
 
 def test_q_uses_db_column_and_quotes_literals() -> None:
     sql = pgtrigger.Q(new__amount__lt=0, new__status="it's").resolve(Order, connection)
-    assert sql == 'NEW."Amount Column" < 0 AND NEW."status" = \'it\'\'s\''
+    assert sql == "NEW.\"Amount Column\" < 0 AND NEW.\"status\" = 'it''s'"
 
 
 def test_df_and_f_compile() -> None:

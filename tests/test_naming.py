@@ -13,7 +13,11 @@ from pgtrigger_live.exceptions import DeclarationError
     [
         # Ids pinned by django-pgtrigger's own tests: a database it manages is adopted.
         ("tests.SoftDelete:soft_delete", "soft_delete", "pgtrigger_soft_delete_f41be"),
-        ("tests.TestTriggerProxy:protect_delete", "protect_delete", "pgtrigger_protect_delete_b7483"),
+        (
+            "tests.TestTriggerProxy:protect_delete",
+            "protect_delete",
+            "pgtrigger_protect_delete_b7483",
+        ),
         ("tests.OrderSchema:protect_inserts", "protect_inserts", "pgtrigger_protect_inserts_a0767"),
     ],
 )
@@ -36,7 +40,7 @@ def test_long_names_are_shortened_deterministically_within_63_bytes() -> None:
     assert pgid != naming.make_pgid(f"app.M:{name}y", name + "y")
 
 
-@pytest.mark.parametrize("name", ["with-hyphen", "sp ace", "quo\"te", "", "semi;colon"])
+@pytest.mark.parametrize("name", ["with-hyphen", "sp ace", 'quo"te', "", "semi;colon"])
 def test_invalid_names_are_rejected(name: str) -> None:
     with pytest.raises(DeclarationError):
         naming.validate_name(name)

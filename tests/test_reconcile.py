@@ -20,7 +20,9 @@ AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
 DDL = ("CREATE", "DROP", "ALTER", "COMMENT")
 
 
-def bump(name: str = "bump", body: str = "NEW.value := NEW.value + 1; RETURN NEW;") -> pgtrigger.Trigger:
+def bump(
+    name: str = "bump", body: str = "NEW.value := NEW.value + 1; RETURN NEW;"
+) -> pgtrigger.Trigger:
     return pgtrigger.Trigger(
         name=name, when=pgtrigger.Before, operation=pgtrigger.Insert, func=body
     )
@@ -144,10 +146,15 @@ def test_clause_change_replaces_in_place_and_keeps_disabled(extra_trigger: AddTr
     oid_before = catalog_state()[pgid]["trigger"][0]
 
     pgtrigger.registry.remove(Plain, pgtrigger.registered(uri)[0][1])
-    extra_trigger(Plain, pgtrigger.Trigger(
-        name="clause", when=pgtrigger.Before, operation=pgtrigger.Insert | pgtrigger.Update,
-        func="RETURN NEW;",
-    ))
+    extra_trigger(
+        Plain,
+        pgtrigger.Trigger(
+            name="clause",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Insert | pgtrigger.Update,
+            func="RETURN NEW;",
+        ),
+    )
     with CaptureQueriesContext(connection) as queries:
         pgtrigger.install(uri)
     executed = " ".join(q["sql"] for q in queries.captured_queries)
@@ -206,7 +213,9 @@ def test_failing_reconcile_leaves_database_as_it_was(extra_trigger: AddTrigger) 
     extra_trigger(Plain, bump("good"))
     extra_trigger(Plain, bump("broken", body="THIS IS NOT PLPGSQL;"))
     before = catalog_state()
-    with pytest.raises(InstallError, match=r"(?s)testapp.Plain:broken.*THIS IS NOT PLPGSQL.*rolled back"):
+    with pytest.raises(
+        InstallError, match=r"(?s)testapp.Plain:broken.*THIS IS NOT PLPGSQL.*rolled back"
+    ):
         pgtrigger.install()
     assert catalog_state() == before
 
