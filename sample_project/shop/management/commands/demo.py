@@ -63,7 +63,8 @@ class Command(BaseCommand):
         order = Order.objects.create()
         Order.objects.filter(pk=order.pk).update(status="paid")
         self.stdout.write("cart -> paid: allowed")
-        self.refused("paid -> cart", lambda: Order.objects.filter(pk=order.pk).update(status="cart"))
+        back_to_cart = Order.objects.filter(pk=order.pk)
+        self.refused("paid -> cart", lambda: back_to_cart.update(status="cart"))
 
         self.section("A trigger on a third-party model (auth.Group via a proxy)")
         group, _ = ProtectedGroup.objects.get_or_create(name="admins")
