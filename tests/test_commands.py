@@ -188,3 +188,54 @@ def test_four_concurrent_installs_all_succeed() -> None:
     creates = [line for out, _ in outputs for line in out.splitlines() if line.startswith("create")]
     assert len(creates) == len(expected)  # each trigger was created exactly once
     assert {e.status for e in pgtrigger.status()} == {Status.INSTALLED}
+
+
+PSYCOPG2_SCRIPT = """
+import sys
+sys.modules["psycopg"] = None  # Django falls back to psycopg2
+import django
+django.setup()
+from django.db import connection
+from django.core.management import call_command
+import pgtrigger_live as pgtrigger
+assert connection.Database.__name__ == "psycopg2", connection.Database
+pgtrigger.uninstall()
+call_command("pgtrigger", "install")
+call_command("pgtrigger", "install")
+call_command("pgtrigger", "ls", "--check")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_under_psycopg2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PSYCOPG2_SCRIPT],
+        env=_subprocess_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    creates = [line for line in lines if line.startswith("create")]
+    assert len(creates) == len(pgtrigger.status())
+    assert "Nothing to do: the database is in sync." in lines
+    assert {e.status for e in pgtrigger.status()} == {Status.INSTALLED}
+
+
+@pytest.mark.django_db
+def test_always_and_replica_triggers_show_as_enabled() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'ALTER TABLE testapp_protected ENABLE ALWAYS TRIGGER "%s"'
+            % pgtrigger.registered("testapp.Protected:protect_delete")[0][1].get_pgid(
+                pgtrigger.registered("testapp.Protected:protect_delete")[0][0]
+            )
+        )
+    assert "INSTALLED ALWAYS   testapp.Protected:protect_delete" in run("ls")
+    (entry,) = pgtrigger.status("testapp.Protected:protect_delete")
+    assert entry.enabled is not None
+    assert entry.enabled.is_enabled
+    assert pgtrigger.enable("testapp.Protected:protect_delete").is_empty  # already enabled
