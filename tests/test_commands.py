@@ -227,12 +227,10 @@ def test_reconcile_under_psycopg2() -> None:
 
 @pytest.mark.django_db
 def test_always_and_replica_triggers_show_as_enabled() -> None:
+    ((model, trigger),) = pgtrigger.registered("testapp.Protected:protect_delete")
     with connection.cursor() as cursor:
         cursor.execute(
-            'ALTER TABLE testapp_protected ENABLE ALWAYS TRIGGER "%s"'
-            % pgtrigger.registered("testapp.Protected:protect_delete")[0][1].get_pgid(
-                pgtrigger.registered("testapp.Protected:protect_delete")[0][0]
-            )
+            f'ALTER TABLE testapp_protected ENABLE ALWAYS TRIGGER "{trigger.get_pgid(model)}"'
         )
     assert "INSTALLED ALWAYS   testapp.Protected:protect_delete" in run("ls")
     (entry,) = pgtrigger.status("testapp.Protected:protect_delete")
