@@ -2,7 +2,7 @@
 
 The database is ``DATABASE_URL`` when set; otherwise an embedded PostgreSQL is started on
 first use, with its data kept in ``sample_project/.pgdata`` (stop it with
-``python tests/pgtest.py --stop sample_project/.pgdata``).
+``python tests/pgtest.py --datadir sample_project/.pgdata --stop``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,37 @@
+"""Django settings for the test suite.
+
+The server comes from ``DATABASE_URL``. When it is unset, the root ``conftest.py`` starts a
+throwaway PostgreSQL (see ``tests/pgtest.py``), exports its URL and rewrites ``DATABASES``
+in place; until then a placeholder that nothing listens on is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tests.pgtest import parse_database_url
+
+PLACEHOLDER_URL = "postgresql://postgres@/postgres?host=/nonexistent/pgtest-placeholder"
+
+
+def build_databases(url: str) -> dict[str, dict[str, Any]]:
+    """``default`` and ``other``: two databases on the same server, as Django settings."""
+    default, other = parse_database_url(url), parse_database_url(url)
+    other["NAME"] += "_other"
+    for entry in (default, other):
+        # Explicit test names; pytest-django appends _gw0, _gw1, ... for xdist workers.
+        entry["TEST"] = {"NAME": f"test_{entry['NAME']}"}
+    return {"default": default, "other": other}
+
+
+SECRET_KEY = "pgtrigger-live-tests-not-secret"
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "pgtrigger_live",
+    "tests.testapp",
+]
+DATABASES = build_databases(os.environ.get("DATABASE_URL") or PLACEHOLDER_URL)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
