@@ -64,21 +64,35 @@ def search_path(alias: str, schemas: Sequence[str]) -> Iterator[None]:
         cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
 
 
+#: Actions sent per round trip. A failing batch is re-run one action per round trip, in a
+#: fresh transaction, so the error names the trigger that failed.
+BATCH_ACTIONS = 100
+
+
+class _BatchFailed(Exception):
+    """A multi-action batch failed: re-run one action at a time to name the culprit."""
+
+
 def apply(
     alias: str,
     db_tables: Sequence[str],
     make_plan: Callable[[Snapshot], Plan],
     *,
     schemas: Sequence[str] = (),
+    seen: tuple[Snapshot, Plan] | None = None,
 ) -> Plan:
     """Plan from a fresh read under the lock and run it; return the plan that ran.
 
-    Everything happens in one transaction: a failure leaves the database as it was. A lock
-    timeout rolls back and retries with backoff, up to ``PGTRIGGER_LIVE_LOCK_RETRIES`` times.
+    ``seen`` is the snapshot read (and plan made) before the lock: when the catalog under the
+    lock is identical, that plan is reused instead of recomputed. Everything happens in one
+    transaction: a failure leaves the database as it was. A lock timeout rolls back and
+    retries with backoff, up to ``PGTRIGGER_LIVE_LOCK_RETRIES`` times.
     """
     connection = connections[alias]
     retries = conf.lock_retries()
-    for attempt in range(retries + 1):
+    batch = BATCH_ACTIONS
+    attempt = 0
+    while True:
         try:
             with transaction.atomic(using=alias), search_path(alias, schemas):
                 with connection.cursor() as cursor:
@@ -90,9 +104,15 @@ def apply(
                         "SELECT set_config('lock_timeout', %s, true)",
                         [f"{conf.lock_timeout_ms()}ms"],
                     )
-                plan = make_plan(catalog.read(connection, db_tables))
-                _run(alias, plan)
+                snapshot = catalog.read(connection, db_tables)
+                if seen is not None and seen[0] == snapshot:
+                    plan = seen[1]
+                else:
+                    plan = make_plan(snapshot)
+                _run(alias, plan, batch)
             return plan
+        except _BatchFailed:
+            batch = 1  # rolled back; run again action by action to report precisely
         except DatabaseError as exc:
             if _pgcode(exc) != _LOCK_NOT_AVAILABLE:
                 raise
@@ -103,24 +123,30 @@ def apply(
                     "lock; see pg_stat_activity and retry."
                 ) from exc
             delay = 0.2 * (2**attempt)
+            attempt += 1
             logger.warning("pgtrigger_live: lock timeout on %r, retrying in %.1fs", alias, delay)
             time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _run(alias: str, plan: Plan) -> None:
+def _run(alias: str, plan: Plan, batch: int) -> None:
     connection = connections[alias]
+    actions = plan.actions
     with connection.cursor() as cursor:
-        for action in plan.actions:
-            # One round trip per action; the statements carry no parameters.
-            batch = ";\n".join(action.statements)
+        for start in range(0, len(actions), batch):
+            chunk = actions[start : start + batch]
+            # The statements carry no parameters, so several can share one round trip.
+            text = ";\n".join(s for action in chunk for s in action.statements)
             try:
-                cursor.execute(batch)
+                cursor.execute(text)
             except DatabaseError as exc:
                 if _pgcode(exc) == _LOCK_NOT_AVAILABLE:
                     raise
+                if len(chunk) > 1:
+                    raise _BatchFailed from exc
+                (action,) = chunk
                 raise InstallError(
                     f"{action.kind} {action.uri} on database {alias!r} failed: {exc}\n"
-                    f"SQL:\n{batch}\nNothing was changed: the reconcile was rolled back."
+                    f"SQL:\n{text}\nNothing was changed: the reconcile was rolled back."
                 ) from exc
-            logger.info("pgtrigger_live: %s", action.describe())
+            for action in chunk:
+                logger.info("pgtrigger_live: %s", action.describe())

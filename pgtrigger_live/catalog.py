@@ -27,13 +27,15 @@ SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
 SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
-       t.tgname::text, t.tgenabled::text, obj_description(t.oid, 'pg_trigger'),
+       t.tgname::text, t.tgenabled::text, d.description,
        t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(p.prosrc)
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_proc p ON p.oid = t.tgfoid
   LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
+  LEFT JOIN pg_description d
+         ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
  WHERE t.tgname LIKE %s
    AND NOT t.tgisinternal
    AND t.tgparentid = 0

@@ -52,12 +52,13 @@ def _reconcile(
     def make_plan(snapshot: Snapshot) -> Plan:
         return planner(statuses(desired, snapshot), snapshot.server_version)
 
-    plan = make_plan(applier.read(alias, tables, schemas))
+    snapshot = applier.read(alias, tables, schemas)
+    plan = make_plan(snapshot)
     for uri, reason in plan.skipped:
         logger.info("pgtrigger_live: skipped %s on %r: %s", uri, alias, reason)
     if dry_run or plan.is_empty:
         return plan
-    return applier.apply(alias, tables, make_plan, schemas=schemas)
+    return applier.apply(alias, tables, make_plan, schemas=schemas, seen=(snapshot, plan))
 
 
 def _uris(selectors: Sequence[Selector]) -> set[str] | None:
