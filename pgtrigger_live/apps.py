@@ -1,4 +1,5 @@
-"""The app config: registers ``Meta.triggers``, the system checks and the post_migrate hook."""
+"""The app config: registers ``Meta.triggers``, the system checks, the post_migrate hook and
+the typed-error translation."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class PgTriggerLiveConfig(AppConfig):
         checks.register(trigger_checks.check_inherited_meta)
         # No sender filter: the handler acts once, on the last app (see on_post_migrate).
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")
+        # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
+        from pgtrigger_live import errors
+
+        errors.install_translation()
 
 
 def register_meta_triggers() -> None:

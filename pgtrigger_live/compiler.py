@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 from pgtrigger_live.clauses import Row
+from pgtrigger_live.conditions import compiling_for
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.state import CompiledTrigger, Signature
 from pgtrigger_live.triggers import Trigger
@@ -49,10 +50,13 @@ def compile_trigger(
 ) -> CompiledTrigger:
     """Compile one trigger for one model. Raises DeclarationError naming both on bad input."""
     try:
-        condition = trigger.render_condition(model, connection)
-        execute = trigger.render_execute(model)
-        body = _body(trigger, model) if execute is None else None
-        events = trigger.render_operation(model)
+        # Conditions resolved anywhere in the trigger's hooks (e.g. a Composer's statement-level
+        # templates) compile with this connection, not the default alias.
+        with compiling_for(connection):
+            condition = trigger.render_condition(model, connection)
+            execute = trigger.render_execute(model)
+            body = _body(trigger, model) if execute is None else None
+            events = trigger.render_operation(model)
     except DeclarationError as exc:
         uri = trigger.get_uri(model)
         message = str(exc)

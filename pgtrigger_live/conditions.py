@@ -1,22 +1,29 @@
 """Trigger conditions: raw SQL, Django-style ``Q``/``F`` over ``old__``/``new__``, change sets.
 
 Conditions are declarations: ``resolve(model, connection)`` turns one into the SQL of a WHEN
-clause. The connection is only used to compile (quoting, lookup SQL); nothing is executed.
+clause, with ``OLD.``/``NEW.`` for the row. The connection is only used to compile (quoting,
+lookup SQL); nothing is executed. Without an explicit connection, the connection of the
+database being compiled for (``compiling_for``) is used, and only outside any compilation the
+default alias. Every value is inlined as a quoted literal: trigger DDL takes no parameters.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import decimal
+import json
 import math
 import re
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.expressions import Expression
-from django.db.models.lookups import Lookup
+from django.db.models.lookups import FieldGetDbPrepValueMixin, Lookup
 from django.db.models.sql.query import Query
 
 from pgtrigger_live import sql
@@ -24,19 +31,101 @@ from pgtrigger_live.exceptions import DeclarationError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql.compiler import SQLCompiler
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 _SIDES = {"old": "OLD", "new": "NEW"}
-_REFERENCES = re.compile(r"\b(OLD|NEW)\s*\.", re.IGNORECASE)
+#: Lookups that are NULL-safe by themselves: negating them needs no ``IS NOT NULL`` guard.
+_NULL_SAFE_LOOKUPS = frozenset({"isnull", "df", "ndf"})
+
+_compile_connection: ContextVar[BaseDatabaseWrapper | None] = ContextVar(
+    "pgtrigger_live_compile_connection", default=None
+)
+
+
+@contextlib.contextmanager
+def compiling_for(connection: BaseDatabaseWrapper | None) -> Iterator[None]:
+    """Make ``connection`` the one conditions compile with when none is passed explicitly."""
+    token = _compile_connection.set(connection)
+    try:
+        yield
+    finally:
+        _compile_connection.reset(token)
+
+
+def current_connection(connection: BaseDatabaseWrapper | None = None) -> BaseDatabaseWrapper:
+    """``connection``, else the one being compiled for (``compiling_for``), else ``default``."""
+    if connection is not None:
+        return connection
+    current = _compile_connection.get()
+    return current if current is not None else connections[DEFAULT_DB_ALIAS]
+
+
+# -- SQL text outside literals ----------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+      (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*')         # E'...' (backslash escapes)
+    | (?P<string>'(?:[^']|'')*')                    # '...'
+    | (?P<ident>"(?:[^"]|"")*")                     # "..."
+    | (?P<dollar>(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)?\$)  # $tag$ opening a dollar quote
+    | (?P<line>--[^\n]*)                            # -- comment
+    | (?P<block>/\*.*?\*/)                          # /* comment */
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_REFERENCE = re.compile(r"(?<![\w.\"$])(OLD|NEW)(\s*\.)", re.IGNORECASE)
+
+
+def _segments(text: str) -> Iterator[tuple[str, bool]]:
+    """Split SQL into (piece, is_code): literals, quoted identifiers and comments are not code."""
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.search(text, pos)
+        if match is None:
+            yield text[pos:], True
+            return
+        if match.start() > pos:
+            yield text[pos : match.start()], True
+        end = match.end()
+        if match.group("dollar"):
+            closing = match.group("dollar")
+            close_at = text.find(closing, end)
+            end = len(text) if close_at < 0 else close_at + len(closing)
+        yield text[match.start() : end], False
+        pos = end
+
+
+def sql_code(text: str) -> str:
+    """``text`` with literals, quoted identifiers and comments blanked out (for searching)."""
+    return "".join(piece if is_code else " " for piece, is_code in _segments(text))
 
 
 def referenced_sides(condition_sql: str) -> frozenset[str]:
-    """Which of OLD / NEW a compiled condition reads (used to validate against operations)."""
-    return frozenset(m.upper() for m in _REFERENCES.findall(condition_sql))
+    """Which of OLD / NEW a compiled condition reads (literals and identifiers are skipped)."""
+    found: set[str] = set()
+    for piece, is_code in _segments(condition_sql):
+        if is_code:
+            found.update(m.group(1).upper() for m in _REFERENCE.finditer(piece))
+    return frozenset(found)
 
 
-def _default_connection(connection: BaseDatabaseWrapper | None) -> BaseDatabaseWrapper:
-    return connection if connection is not None else connections[DEFAULT_DB_ALIAS]
+def rename_sides(condition_sql: str, sides: Mapping[str, str]) -> str:
+    """Replace the ``OLD.``/``NEW.`` row references, e.g. by transition-table names.
+
+    ``sides`` maps ``"OLD"``/``"NEW"`` to the new qualifier. Text inside string literals,
+    quoted identifiers and comments is left alone, so a value such as ``'OLD.x'`` survives.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        return sides.get(match.group(1).upper(), match.group(1)) + match.group(2)
+
+    return "".join(
+        _REFERENCE.sub(replace, piece) if is_code else piece
+        for piece, is_code in _segments(condition_sql)
+    )
+
+
+# -- fields ---------------------------------------------------------------------------------
 
 
 def local_field(model: type[models.Model], name: str, *, what: str) -> models.Field[Any, Any]:
@@ -44,7 +133,9 @@ def local_field(model: type[models.Model], name: str, *, what: str) -> models.Fi
     from django.core.exceptions import FieldDoesNotExist
 
     try:
-        field = model._meta.get_field(name)
+        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+        if field is None:
+            raise FieldDoesNotExist(name)
     except FieldDoesNotExist:
         raise DeclarationError(
             f'{what} references "{name}", which is not a field of {model._meta.label}.'
@@ -64,11 +155,29 @@ def local_field(model: type[models.Model], name: str, *, what: str) -> models.Fi
             f'"{concrete._meta.db_table}". A trigger can only read its own table\'s columns; '
             f"declare the trigger on {field.model._meta.label} instead."
         )
-    return field  # type: ignore[return-value]
+    if not isinstance(field, models.Field) or getattr(field, "column", None) is None:
+        raise DeclarationError(
+            f'{what} references "{name}", which has no single column in {model._meta.label}.'
+        )
+    return field
+
+
+def table_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The concrete fields stored in the model's own table (MTI parents' fields excluded)."""
+    concrete = model._meta.concrete_model
+    assert concrete is not None
+    return [f for f in concrete._meta.local_concrete_fields if f.column is not None]
+
+
+# -- conditions -----------------------------------------------------------------------------
 
 
 class Condition:
-    """A WHEN condition written in SQL (``OLD.``/``NEW.`` refer to the row)."""
+    """A WHEN condition written in SQL (``OLD.``/``NEW.`` refer to the row).
+
+    Conditions of every kind combine with ``&``, ``|`` and ``~``, with each other and with
+    ``Q`` objects.
+    """
 
     sql: str | None = None
     conditional = True  # lets Django's Q combine with us
@@ -85,11 +194,20 @@ class Condition:
         assert self.sql is not None
         return self.sql
 
-    def __and__(self, other: Condition) -> Condition:
+    def copy(self) -> Condition:
+        return copy.copy(self)
+
+    def __and__(self, other: Condition | models.Q) -> Condition:
         return _Combined("AND", (self, other))
 
-    def __or__(self, other: Condition) -> Condition:
+    def __rand__(self, other: Condition | models.Q) -> Condition:
+        return _Combined("AND", (other, self))
+
+    def __or__(self, other: Condition | models.Q) -> Condition:
         return _Combined("OR", (self, other))
+
+    def __ror__(self, other: Condition | models.Q) -> Condition:
+        return _Combined("OR", (other, self))
 
     def __invert__(self) -> Condition:
         return _Negated(self)
@@ -99,7 +217,7 @@ class Condition:
 
 
 class _Combined(Condition):
-    def __init__(self, connector: str, children: Sequence[Condition]) -> None:
+    def __init__(self, connector: str, children: Sequence[Condition | models.Q]) -> None:
         for child in children:
             if not isinstance(child, Condition | models.Q):
                 raise DeclarationError(f"Cannot combine a condition with {child!r}.")
@@ -110,11 +228,11 @@ class _Combined(Condition):
     def resolve(
         self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
     ) -> str:
-        parts = [_resolve_any(child, model, connection) for child in self.children]
+        parts = [resolve_condition(child, model, connection) for child in self.children]
         return f" {self.connector} ".join(f"({p})" for p in parts)
 
     def __repr__(self) -> str:
-        return f" {self.connector} ".join(repr(c) for c in self.children)
+        return "(" + f" {self.connector} ".join(repr(c) for c in self.children) + ")"
 
 
 class _Negated(Condition):
@@ -125,31 +243,35 @@ class _Negated(Condition):
     def resolve(
         self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
     ) -> str:
-        return f"NOT ({_resolve_any(self.child, model, connection)})"
+        return f"NOT ({resolve_condition(self.child, model, connection)})"
+
+    def __invert__(self) -> Condition:
+        return self.child
 
     def __repr__(self) -> str:
         return f"~{self.child!r}"
 
 
-def _resolve_any(
-    node: object, model: type[models.Model], connection: BaseDatabaseWrapper | None
+def resolve_condition(
+    node: object, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
 ) -> str:
+    """The SQL of a Condition or (Django or pgtrigger_live) Q for ``model``."""
     if isinstance(node, Condition):
         return node.resolve(model, connection)
     if isinstance(node, models.Q):
-        return _QCompiler(model, _default_connection(connection)).compile(node)
+        return _QCompiler(model, current_connection(connection)).compile(node)
     raise DeclarationError(f"{node!r} is not a trigger condition.")
 
 
 class F(models.F):
     """A reference to ``old__<field>`` or ``new__<field>`` inside a ``Q`` condition."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.name.startswith(("old__", "new__")):
-            raise DeclarationError(
-                f'F("{self.name}") must reference old__<field> or new__<field>.'
-            )
+    name: str
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        if not isinstance(name, str) or not name.startswith(("old__", "new__")):
+            raise DeclarationError(f'F("{name}") must reference old__<field> or new__<field>.')
 
     @property
     def resolved_name(self) -> str:
@@ -171,12 +293,24 @@ class Q(models.Q, Condition):
     def resolve(
         self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
     ) -> str:
-        return _QCompiler(model, _default_connection(connection)).compile(self)
+        return _QCompiler(model, current_connection(connection)).compile(self)
 
-    # models.Q's operators keep the Q type; Condition's would lose the tree shape.
+    def copy(self) -> Q:
+        return models.Q.copy(self)
+
+    # models.Q's operators keep the Q type and accept any "conditional" operand, Condition
+    # objects included; Condition's would lose the tree shape.
     __and__ = models.Q.__and__  # type: ignore[assignment]
     __or__ = models.Q.__or__  # type: ignore[assignment]
     __invert__ = models.Q.__invert__  # type: ignore[assignment]
+
+    def __rand__(self, other: Any) -> Any:
+        # A subclass's reflected operator runs before models.Q.__and__ of the left operand;
+        # decline, so models.Q(...) & Q(...) stays a Q tree.
+        return NotImplemented
+
+    def __ror__(self, other: Any) -> Any:
+        return NotImplemented
 
     def __repr__(self) -> str:
         return models.Q.__repr__(self)
@@ -190,10 +324,9 @@ class OldNewColumn(Expression):
         self.side = side
         self.model_field = field
 
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
-        return f"{self.side}.{sql.quote_ident(self.model_field.column)}", []
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _AsSqlType:
+        assert self.model_field.column is not None
+        return f"{self.side}.{sql.quote_ident(self.model_field.column)}", ()
 
     def get_group_by_cols(self) -> list[Any]:
         return []
@@ -202,22 +335,22 @@ class OldNewColumn(Expression):
         return f"{self.side}.{self.model_field.column}"
 
 
-def _literal(value: Any) -> str:
-    """Inline one compiled parameter as an SQL literal (trigger DDL cannot take parameters)."""
+def inline_literal(value: Any) -> str:
+    """Write one value as an SQL literal (trigger DDL cannot take parameters)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return f"{sql.quote_literal(repr(value))}::float8"
         return repr(value)
     if isinstance(value, decimal.Decimal):
-        return f"{sql.quote_literal(str(value))}::numeric" if not value.is_finite() else str(value)
+        return str(value) if value.is_finite() else f"{sql.quote_literal(str(value))}::numeric"
     if isinstance(value, str):
-        return sql.quote_literal(value)
+        return sql.quote_literal(str(value))
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return sql.quote_literal(value.isoformat())
     if isinstance(value, datetime.timedelta):
@@ -227,19 +360,25 @@ def _literal(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return f"{sql.quote_literal(chr(92) + 'x' + bytes(value).hex())}::bytea"
     if isinstance(value, list | tuple):
-        return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]"
-    dumped = getattr(value, "dumps", None) or getattr(value, "adapted", None)
-    if dumped is not None:  # psycopg2 Json / psycopg Jsonb wrappers
-        import json
-
-        obj = getattr(value, "obj", None)
-        if obj is None:
-            obj = getattr(value, "adapted", None)
+        return "ARRAY[" + ", ".join(inline_literal(v) for v in value) + "]"
+    if hasattr(value, "dumps"):  # psycopg 3 Jsonb / psycopg2 Json, from JSONField
+        obj = value.obj if hasattr(value, "obj") else getattr(value, "adapted", None)
         return f"{sql.quote_literal(json.dumps(obj))}::jsonb"
     raise DeclarationError(
-        f"Cannot write {value!r} ({type(value).__name__}) as an SQL literal in a trigger "
-        "condition; use a plain value or a Condition with SQL."
+        f"Cannot write {value!r} ({type(value).__name__}) as an SQL literal in a trigger; "
+        "use a plain value, or a Condition with SQL."
     )
+
+
+def compile_expression(
+    expression: Any, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
+) -> str:
+    """SQL of a Django expression that reads no column (e.g. ``Now()``, ``Value(...)``)."""
+    query = Query(model)
+    resolved = expression.resolve_expression(query, allow_joins=False)
+    compiler = query.get_compiler(connection=current_connection(connection))
+    text, params = compiler.compile(resolved)
+    return str(text % tuple(inline_literal(p) for p in params))
 
 
 class _QCompiler:
@@ -260,7 +399,7 @@ class _QCompiler:
             elif isinstance(child, Condition):
                 parts.append(f"({child.resolve(self.model, self.connection)})")
             else:
-                key, value = child
+                key, value = cast(tuple[str, Any], child)
                 parts.append(self._leaf(key, value, negated))
         if not parts:
             raise DeclarationError("An empty Q() cannot be a trigger condition.")
@@ -277,18 +416,30 @@ class _QCompiler:
             )
         name, *lookups = rest.split("__")
         field = local_field(self.model, name, what=f"Condition {what}")
+        if lookups and field.is_relation and field.many_to_one:
+            # fk__id / fk__pk name the foreign key's own column, as in querysets.
+            target = field.target_field  # type: ignore[attr-defined]
+            if lookups[0] in ("pk", target.name, target.attname):
+                lookups = lookups[1:]
+            elif field.get_lookup(lookups[0]) is None and field.get_transform(lookups[0]) is None:
+                raise DeclarationError(
+                    f'Condition {what}: "{name}__{lookups[0]}" follows a relation; a trigger '
+                    "condition can only read the row's own columns (Postgres allows no joins "
+                    f'in WHEN). Compare "{field.attname}" instead, or join in the function body.'
+                )
         return OldNewColumn(_SIDES[side], field), lookups
 
     def _expression(self, value: Any, what: str) -> Any:
         if isinstance(value, models.F):
-            column, extra = self._column(value.name, what)
+            name = str(getattr(value, "name", ""))
+            column, extra = self._column(name, what)
             if extra:
                 raise DeclarationError(
-                    f'F("{value.name}") in {what}: transforms and joins are not supported; '
+                    f'F("{name}") in {what}: transforms and joins are not supported; '
                     "a trigger condition can only read the row's own columns."
                 )
             return column
-        if isinstance(value, Expression) or hasattr(value, "get_source_expressions"):
+        if hasattr(value, "get_source_expressions") and hasattr(value, "copy"):
             value = value.copy()
             value.set_source_expressions(
                 [self._expression(e, what) for e in value.get_source_expressions()]
@@ -296,7 +447,8 @@ class _QCompiler:
         return value
 
     def _leaf(self, key: str, value: Any, negated: bool) -> str:
-        lhs, lookups = self._column(key, key)
+        column, lookups = self._column(key, key)
+        lhs: Any = column
         *transforms, lookup_name = lookups or ["exact"]
         for name in transforms:
             transform = lhs.get_transform(name)
@@ -319,70 +471,71 @@ class _QCompiler:
             lookup = lhs.get_lookup("isnull")(lhs, True)
             lookup_name = "isnull"
         text = self._sql(lookup)
-        if negated:
-            # Same NULL handling as Django's exclude(): a negated comparison on a nullable
-            # column also requires it to be non-NULL, so the truth tables match querysets.
+        if negated and lookup_name not in _NULL_SAFE_LOOKUPS:
+            # Django's exclude() semantics: a negated comparison on a nullable column also
+            # requires it to be non-NULL, so ~Q(...) matches the rows a queryset would.
             extra = []
-            if lookup_name != "isnull" and lookup.rhs is not None and self._nullable(lhs):
-                extra.append(f"{self._sql_of(lhs)} IS NOT NULL")
+            if lookup.rhs is not None and self._nullable(lhs):
+                extra.append(f"{self._sql(lhs)} IS NOT NULL")
             if isinstance(rhs, OldNewColumn) and rhs.model_field.null:
-                extra.append(f"{self._sql_of(rhs)} IS NOT NULL")
+                extra.append(f"{self._sql(rhs)} IS NOT NULL")
             if extra:
-                text = " AND ".join([text, *extra])
-                return f"({text})"
+                return "(" + " AND ".join([text, *extra]) + ")"
         return text
 
     @staticmethod
     def _nullable(expr: Any) -> bool:
         base = expr
         while not isinstance(base, OldNewColumn):
-            sources = base.get_source_expressions() if hasattr(base, "get_source_expressions") else []
+            sources = base.get_source_expressions()
             if not sources:
                 return False
             base = sources[0]
         return bool(base.model_field.null)
 
-    def _sql_of(self, expr: Any) -> str:
-        text, params = self.compiler.compile(expr)
-        return text % tuple(_literal(p) for p in params) if params else text.replace("%%", "%")
-
-    def _sql(self, lookup: Lookup[Any]) -> str:
-        text, params = self.compiler.compile(lookup)
-        # Parameters are inlined: DDL cannot be parameterised. Each one is quoted by _literal.
-        return text % tuple(_literal(p) for p in params)
+    def _sql(self, expression: Any) -> str:
+        text, params = self.compiler.compile(expression)
+        # Parameters are inlined: DDL cannot be parameterised. Each one is quoted here.
+        return str(text % tuple(inline_literal(p) for p in params))
 
 
-class IsDistinctFrom(Lookup):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _Lookup = Lookup[Any]
+else:
+    _Lookup = Lookup
+
+
+class IsDistinctFrom(FieldGetDbPrepValueMixin, _Lookup):
     """``field__df=value``: ``IS DISTINCT FROM`` (NULL-safe inequality)."""
 
     lookup_name = "df"
+    can_use_none_as_rhs = True
 
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _AsSqlType:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} IS DISTINCT FROM {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} IS DISTINCT FROM {rhs}", (*lhs_params, *rhs_params)
 
 
-class IsNotDistinctFrom(Lookup):  # type: ignore[type-arg]
+class IsNotDistinctFrom(FieldGetDbPrepValueMixin, _Lookup):
     """``field__ndf=value``: ``IS NOT DISTINCT FROM`` (NULL-safe equality)."""
 
     lookup_name = "ndf"
+    can_use_none_as_rhs = True
 
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _AsSqlType:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} IS NOT DISTINCT FROM {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} IS NOT DISTINCT FROM {rhs}", (*lhs_params, *rhs_params)
 
 
 def _register_lookups() -> None:
-    # Registered on Field (as django-pgtrigger does), so ``df``/``ndf`` also work in querysets.
-    for lookup in (IsDistinctFrom, IsNotDistinctFrom):
-        if lookup.lookup_name not in models.Field.get_class_lookups():
-            models.Field.register_lookup(lookup)
+    # Registered on Field (as django-pgtrigger does), so ``df``/``ndf`` also work in querysets;
+    # relations look lookups up from ForeignObject down only, so they get their own.
+    for base in (models.Field, models.ForeignObject):
+        for lookup in (IsDistinctFrom, IsNotDistinctFrom):
+            if lookup.lookup_name not in base.__dict__.get("class_lookups", {}):
+                base.register_lookup(lookup)
 
 
 _register_lookups()
@@ -410,30 +563,21 @@ class _Change(Condition):
         self.exclude_auto = bool(exclude_auto)
         self.sql = f"<{type(self).__name__}>"
 
-    def _all_fields(self, model: type[models.Model]) -> list[models.Field[Any, Any]]:
-        concrete = model._meta.concrete_model
-        assert concrete is not None
-        return [f for f in concrete._meta.local_concrete_fields]
-
     def selected(self, model: type[models.Model]) -> tuple[list[str], bool]:
         """Names of the compared fields, and whether they are all of the table's fields."""
-        what = f"{type(self).__name__}"
-        every = self._all_fields(model)
-        if self.fields:
-            chosen = [local_field(model, f, what=what) for f in self.fields]
-        else:
-            chosen = list(every)
+        what = type(self).__name__
+        every = table_fields(model)
+        chosen = [local_field(model, f, what=what) for f in self.fields] if self.fields else every
         excluded = {local_field(model, f, what=what).name for f in self.exclude}
-        names = []
+        names: list[str] = []
         for field in chosen:
-            if field.name in excluded:
+            if field.name in excluded or field.name in names:
                 continue
             if self.exclude_auto and (
                 getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
             ):
                 continue
-            if field.name not in names:
-                names.append(field.name)
+            names.append(field.name)
         if not names:
             raise DeclarationError(f"{what} on {model._meta.label} selects no field.")
         return sorted(names), set(names) == {f.name for f in every}
@@ -443,17 +587,28 @@ class _Change(Condition):
     ) -> str:
         names, everything = self.selected(model)
         if everything and self.connector == "OR":
+            # django-pgtrigger's shortcut, kept: over every column, "any changed" is a whole-row
+            # comparison, and so is AnyDontChange (= no column changed; see the class doc).
             op = "IS DISTINCT FROM" if self.lookup == "df" else "IS NOT DISTINCT FROM"
             return f"OLD.* {op} NEW.*"
         q = models.Q()
         for name in names:
             leaf = models.Q(**{f"old__{name}__{self.lookup}": F(f"new__{name}")})
             q = q | leaf if self.connector == "OR" else q & leaf
-        return _QCompiler(model, _default_connection(connection)).compile(q)
+        text = _QCompiler(model, current_connection(connection)).compile(q)
+        return f"({text})" if len(names) > 1 else text
+
+    def __repr__(self) -> str:
+        args = [repr(f) for f in self.fields]
+        if self.exclude:
+            args.append(f"exclude={self.exclude!r}")
+        if self.exclude_auto:
+            args.append("exclude_auto=True")
+        return f"{type(self).__name__}({', '.join(args)})"
 
 
 class AnyChange(_Change):
-    """True when any of the fields changed (all fields by default)."""
+    """True when any of the fields changed (all of the table's fields by default)."""
 
     lookup, connector = "df", "OR"
 
@@ -467,8 +622,10 @@ class AllChange(_Change):
 class AnyDontChange(_Change):
     """True when any of the fields did not change.
 
-    With no fields (nor exclusions) this is ``OLD.* IS NOT DISTINCT FROM NEW.*``, i.e. *no*
-    field changed: django-pgtrigger's documented meaning, kept for compatibility.
+    Over *every* column of the table (the default, or every field listed) this is
+    ``OLD.* IS NOT DISTINCT FROM NEW.*``: *no* column changed, the same as
+    ``AllDontChange()``. That is django-pgtrigger's documented result (its "skip redundant
+    updates" recipe relies on it) and is kept; use ``AllDontChange`` to say it explicitly.
     """
 
     lookup, connector = "ndf", "OR"

@@ -1,19 +1,25 @@
-"""Built-in triggers: Composer, Protect, ReadOnly, SoftDelete, FSM, UpdateSearchVector."""
+"""Built-in triggers: Composer, Protect, ReadOnly, SoftDelete, FSM, UpdateSearchVector.
+
+Every value a built-in writes into SQL (SoftDelete values, FSM states, custom messages, column
+names) goes through ``sql.quote_literal``/``sql.quote_ident`` or the condition compiler, so
+quotes, backslashes, ``$$`` or semicolons in them are data, never SQL. Refusals (Protect,
+ReadOnly, FSM) raise typed errors (SQLSTATE class TG, JSON detail; see ``errors``).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import models
 
-from pgtrigger_live import sql
+from pgtrigger_live import errors, sql
 from pgtrigger_live.clauses import (
     After,
     Before,
     Delete,
     Insert,
+    Level,
     Operation,
     Referencing,
     Row,
@@ -21,12 +27,59 @@ from pgtrigger_live.clauses import (
     Update,
     UpdateOf,
 )
-from pgtrigger_live.conditions import Condition, F, Q, local_field
+from pgtrigger_live.conditions import (
+    Condition,
+    F,
+    Q,
+    compile_expression,
+    current_connection,
+    inline_literal,
+    local_field,
+    referenced_sides,
+    rename_sides,
+    resolve_condition,
+    sql_code,
+    table_fields,
+)
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.triggers import Func, Trigger
 
-_OLD_REF = re.compile(r"\bOLD\.", re.IGNORECASE)
-_NEW_REF = re.compile(r"\bNEW\.", re.IGNORECASE)
+_TRANSITION_TABLES = {"OLD": "old_values", "NEW": "new_values"}
+_TEMPLATE_VARS = ("{cond_old_values}", "{cond_new_values}", "{cond_joined_values}")
+AnyCondition = Condition | models.Q
+
+
+def _braces(text: str) -> str:
+    """Escape SQL text for inclusion in a ``Func`` template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    assert field.column is not None  # local_field() only returns fields with a column
+    return field.column
+
+
+def _pk_columns(model: type[models.Model]) -> list[str]:
+    pk = model._meta.pk
+    assert pk is not None
+    fields = getattr(pk, "fields", None) or [pk]  # CompositePrimaryKey (Django 5.2+)
+    return [f.column for f in fields]
+
+
+def _and(*conditions: AnyCondition | None) -> AnyCondition | None:
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    result = present[0]
+    for condition in present[1:]:
+        result = result & condition
+    return result
+
+
+def _message(message: str | None, what: str) -> str | None:
+    if message is not None and (not isinstance(message, str) or not message):
+        raise DeclarationError(f'{what}: "message" must be a non-empty string.')
+    return message
 
 
 class Composer(Trigger):
@@ -34,25 +87,25 @@ class Composer(Trigger):
 
     At statement level the condition cannot go in WHEN (Postgres forbids row values there), so
     it is exposed to ``func`` as ``{cond_old_values}``, ``{cond_new_values}`` and
-    ``{cond_joined_values}``: the transition tables filtered by the condition.
-    ``func`` may be a dict ``{Row: ..., Statement: ...}``.
+    ``{cond_joined_values}``: the transition tables filtered by the condition. ``func`` may be
+    a dict ``{Row: ..., Statement: ...}``.
     """
+
+    func_by_level: Mapping[Level, Func | str] | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         if kwargs.get("referencing") is not None:
             raise DeclarationError("Composer triggers do not support referencing declarations.")
         func = kwargs.get("func")
-        if isinstance(func, dict):
-            self.func_by_level = func
-            kwargs.pop("func")
+        if isinstance(func, Mapping):
+            self.func_by_level = dict(kwargs.pop("func"))
         super().__init__(**kwargs)
         if self.level == Statement:
             self.referencing = self._transition_tables()
             self.validate()
 
-    func_by_level: dict[Any, Func | str] | None = None
-
     def _transition_tables(self) -> Referencing | None:
+        # Postgres allows transition tables only for a single INSERT, UPDATE or DELETE event.
         op = self.operation
         if op == Update:
             return Referencing(old="old_values", new="new_values")
@@ -64,95 +117,144 @@ class Composer(Trigger):
 
     def get_func(self, model: type[models.Model]) -> Func | str:
         if self.func_by_level is not None:
+            if self.level not in self.func_by_level:
+                raise self._fail(f"func has no entry for level {self.level}.")
             return self.func_by_level[self.level]
         return super().get_func(model)
 
-    def get_condition(self, model: type[models.Model]) -> Condition | models.Q | None:
+    def get_condition(self, model: type[models.Model]) -> AnyCondition | None:
         # At statement level the condition is rendered into the transition-table templates.
-        return None if self.level == Statement else self.condition
+        return None if self.level == Statement else self.get_row_condition(model)
 
-    def _statement_condition(self, model: type[models.Model]) -> str:
-        if self.condition is None:
-            return ""
-        condition = self.condition
-        text = (
-            condition.resolve(model)
-            if isinstance(condition, Condition)
-            else Q(condition).resolve(model)
-        )
-        text = _OLD_REF.sub("old_values.", text)
-        return _NEW_REF.sub("new_values.", text)
+    def get_row_condition(self, model: type[models.Model]) -> AnyCondition | None:
+        """The condition of the row (OLD/NEW); subclasses add theirs here."""
+        return self.condition
+
+    def _statement_condition(self, model: type[models.Model]) -> tuple[str, frozenset[str]]:
+        """The condition over the transition tables, and which of OLD/NEW it reads."""
+        condition = self.get_row_condition(model)
+        if condition is None:
+            return "", frozenset()
+        text = resolve_condition(condition, model)
+        return rename_sides(text, _TRANSITION_TABLES), referenced_sides(text)
 
     def get_func_template_kwargs(self, model: type[models.Model]) -> dict[str, Any]:
         kwargs = super().get_func_template_kwargs(model)
         if self.level != Statement:
             return kwargs
-        cond = self._statement_condition(model)
+        cond, sides = self._statement_condition(model)
         where = f" WHERE {cond}" if cond else ""
-        pk = [model._meta.pk.column] if model._meta.pk is not None else []
+        pk = _pk_columns(model)
         old_pk = ", ".join(f"old_values.{sql.quote_ident(c)}" for c in pk)
         new_pk = ", ".join(f"new_values.{sql.quote_ident(c)}" for c in pk)
         joined = f"old_values JOIN new_values ON ({old_pk}) = ({new_pk}){where}"
-        uses_old = bool(_OLD_REF.search(cond) or "old_values." in cond)
-        uses_new = bool("new_values." in cond)
         kwargs["cond_joined_values"] = joined
-        kwargs["cond_old_values"] = f"old_values{where}" if not uses_new else joined
-        kwargs["cond_new_values"] = f"new_values{where}" if not uses_old else joined
+        kwargs["cond_old_values"] = joined if "NEW" in sides else f"old_values{where}"
+        kwargs["cond_new_values"] = joined if "OLD" in sides else f"new_values{where}"
         return kwargs
 
     def render_func(self, model: type[models.Model]) -> str:
+        if self.level == Statement and self.get_row_condition(model) is not None:
+            if self.referencing is None:
+                raise self._fail(
+                    f"on {model._meta.label}: a statement-level condition needs transition "
+                    "tables, which Postgres only gives a single INSERT, UPDATE or DELETE "
+                    f'operation, not "{self.operation}".'
+                )
+            func = self.get_func(model)
+            template = func.func if isinstance(func, Func) else ""
+            if not any(var in template for var in _TEMPLATE_VARS):
+                raise self._fail(
+                    f"on {model._meta.label}: a statement-level condition is applied through "
+                    "{cond_old_values}, {cond_new_values} or {cond_joined_values} in a Func; "
+                    "this func uses none of them, so the condition would be ignored."
+                )
         text = super().render_func(model)
+        code = sql_code(text)
         refs = self.referencing
-        if "new_values." in text and (refs is None or not refs.new):
-            raise DeclarationError(
-                f'Composer trigger "{self.name}" on {model._meta.label} references NEW values, '
-                f'but operation "{self.operation}" doesn\'t allow for that.'
+        if "new_values." in code and (refs is None or not refs.new):
+            raise self._fail(
+                f"on {model._meta.label}: Composer trigger references NEW values, but "
+                f'operation "{self.operation}" doesn\'t allow for that.'
             )
-        if "old_values." in text and (refs is None or not refs.old):
-            raise DeclarationError(
-                f'Composer trigger "{self.name}" on {model._meta.label} references OLD values, '
-                f'but operation "{self.operation}" doesn\'t allow for that.'
+        if "old_values." in code and (refs is None or not refs.old):
+            raise self._fail(
+                f"on {model._meta.label}: Composer trigger references OLD values, but "
+                f'operation "{self.operation}" doesn\'t allow for that.'
             )
         return text
 
 
 class Protect(Composer):
-    """Refuse an operation: ``Protect(name="no_delete", operation=Delete)``."""
+    """Refuse an operation: ``Protect(name="no_delete", operation=Delete)``.
+
+    Row level (default) refuses in a BEFORE trigger; statement level refuses in an AFTER
+    trigger when the statement touched at least one row matching the condition. Raises
+    ``ProtectedError`` (SQLSTATE TG001) with ``message`` or a django-pgtrigger-style default.
+    """
 
     when = Before
+    message: str | None = None
+    sqlstate: str = errors.PROTECTED
 
-    def __init__(self, **kwargs: Any) -> None:
-        if kwargs.get("level") == Statement:
-            kwargs["when"] = After
+    def __init__(
+        self, *, message: str | None = None, sqlstate: str | None = None, **kwargs: Any
+    ) -> None:
+        if (kwargs.get("level") or type(self).level) == Statement:
+            kwargs["when"] = After  # statement-level triggers see transition tables only AFTER
+        self.message = _message(message, type(self).__name__) or self.message
+        self.sqlstate = errors.validate_sqlstate(sqlstate or self.sqlstate)
         super().__init__(**kwargs)
 
-    def _message(self) -> str:
+    def _default_message(self) -> str:
         assert self.operation is not None
-        return f"pgtrigger: Cannot {str(self.operation).lower()} rows from % table"
+        verb = self.operation.name.lower()
+        return f"'pgtrigger: Cannot {verb} rows from ' || TG_TABLE_NAME || ' table'"
+
+    def render_raise(self, model: type[models.Model]) -> str:
+        """The RAISE statement of this refusal."""
+        message_sql = sql.quote_literal(self.message) if self.message else self._default_message()
+        return errors.raise_sql(
+            sqlstate=self.sqlstate, uri=self.get_uri(model), message_sql=message_sql
+        )
+
+    def _statement_source(self, model: type[models.Model]) -> str:
+        """The template variable naming the (filtered) rows that make the statement refused."""
+        refs = self.referencing
+        assert refs is not None
+        condition = self.get_row_condition(model)
+        sides = referenced_sides(resolve_condition(condition, model)) if condition else set()
+        if refs.old and "NEW" not in sides:
+            return "{cond_old_values}"
+        if refs.new and "OLD" not in sides:
+            return "{cond_new_values}"
+        return "{cond_joined_values}"
+
+    def statement_test(self, model: type[models.Model]) -> str:
+        """The statement-level refusal test (a Func template over the transition tables)."""
+        return f"EXISTS (SELECT 1 FROM {self._statement_source(model)})"
 
     def get_func(self, model: type[models.Model]) -> Func | str:
-        raise_sql = f"RAISE EXCEPTION {sql.quote_literal(self._message())}, TG_TABLE_NAME;"
+        raise_sql = self.render_raise(model)
         if self.level == Row:
             return raise_sql
-        refs = self.referencing
-        source = (
-            "{cond_joined_values}" if refs and refs.old and refs.new
-            else "{cond_new_values}" if refs and refs.new
-            else "{cond_old_values}"
-        )
-        if refs is None:
-            return f"{raise_sql} RETURN NULL;"
+        if self.referencing is None:  # combined operations, TRUNCATE: no rows to look at
+            return Func(_braces(raise_sql) + " RETURN NULL;")
         return Func(
-            "IF EXISTS (SELECT 1 FROM " + source + ") THEN "
-            + raise_sql.replace("{", "{{").replace("}", "}}")
-            + " END IF; RETURN NULL;"
+            f"IF {self.statement_test(model)} THEN {_braces(raise_sql)} END IF; RETURN NULL;"
         )
 
 
 class ReadOnly(Protect):
-    """Refuse updates of some fields (``fields=``), or of all but some (``exclude=``)."""
+    """Refuse updates of some fields (``fields=``), of all but some (``exclude=``), or of any.
+
+    A ``condition`` narrows the refusal: ``ReadOnly(fields=["total"],
+    condition=Q(old__status="paid"))`` freezes the total of paid rows only. Raises
+    ``ReadOnlyError`` (a ``ProtectedError``, SQLSTATE TG002).
+    """
 
     operation: Operation | None = Update
+    sqlstate = errors.READ_ONLY
 
     def __init__(
         self,
@@ -165,43 +267,58 @@ class ReadOnly(Protect):
             raise DeclarationError(
                 'Must provide only one of "fields" or "exclude" to ReadOnly trigger.'
             )
-        if kwargs.get("condition") is not None:
-            raise DeclarationError(
-                "ReadOnly builds its own condition from fields/exclude; a condition cannot be "
-                "given to it (use Protect with a condition instead)."
-            )
+        for names in (fields, exclude):
+            if isinstance(names, str):
+                raise DeclarationError("ReadOnly fields/exclude must be a list of field names.")
         self.fields = list(fields or [])
         self.exclude = list(exclude or [])
         super().__init__(**kwargs)
 
-    def get_condition(self, model: type[models.Model]) -> Condition | models.Q | None:
-        return None if self.level == Statement else self._readonly_condition(model)
-
-    def _readonly_condition(self, model: type[models.Model]) -> Condition | models.Q:
-        if not self.fields and not self.exclude:
-            return Condition("OLD.* IS DISTINCT FROM NEW.*")
-        concrete = model._meta.concrete_model
-        assert concrete is not None
+    def protected_fields(self, model: type[models.Model]) -> list[models.Field[Any, Any]] | None:
+        """The fields that may not change; None means the whole row."""
+        what = f"ReadOnly {self.name}"
         if self.fields:
-            names = [local_field(model, f, what=f"ReadOnly {self.name}").name for f in self.fields]
-        else:
-            excluded = {local_field(model, f, what=f"ReadOnly {self.name}").name for f in self.exclude}
-            names = [f.name for f in concrete._meta.local_concrete_fields if f.name not in excluded]
-        q = models.Q()
-        for name in names:
-            q |= Q(**{f"old__{name}__df": F(f"new__{name}")})
-        return Q(q)
+            return [local_field(model, f, what=what) for f in self.fields]
+        if not self.exclude:
+            return None
+        excluded = {local_field(model, f, what=what).name for f in self.exclude}
+        fields = [f for f in table_fields(model) if f.name not in excluded]
+        if not fields:
+            raise self._fail(f"on {model._meta.label}: exclude leaves no field to protect.")
+        return fields
 
-    def _statement_condition(self, model: type[models.Model]) -> str:
-        self.condition = self._readonly_condition(model)
-        try:
-            return super()._statement_condition(model)
-        finally:
-            self.condition = None
+    def readonly_condition(self, model: type[models.Model]) -> AnyCondition:
+        """True when a protected field changed."""
+        fields = self.protected_fields(model)
+        if fields is None:
+            return Condition("OLD.* IS DISTINCT FROM NEW.*")
+        q: models.Q = Q()
+        for field in fields:
+            q |= Q(**{f"old__{field.name}__df": F(f"new__{field.name}")})
+        return q
+
+    def get_row_condition(self, model: type[models.Model]) -> AnyCondition | None:
+        return _and(self.readonly_condition(model), self.condition)
+
+    def statement_test(self, model: type[models.Model]) -> str:
+        test = super().statement_test(model)
+        if self.condition is not None:
+            return test
+        # The primary-key join misses rows whose key changed: also refuse when the multiset of
+        # protected values differs between the transition tables (sound: unchanged protected
+        # columns give equal multisets).
+        fields = self.protected_fields(model)
+        cols = "*" if fields is None else ", ".join(sql.quote_ident(_column(f)) for f in fields)
+        guard = f"EXISTS (SELECT {cols} FROM old_values EXCEPT ALL SELECT {cols} FROM new_values)"
+        return f"({test} OR {_braces(guard)})"
 
 
 class SoftDelete(Trigger):
-    """Turn a DELETE into an UPDATE of ``field`` to ``value`` (``None``, bool, int, str...)."""
+    """Turn a DELETE into an UPDATE of ``field`` to ``value``.
+
+    ``value`` may be any value the field accepts (None, bool, str, int, datetime, dict for
+    JSON...) or a Django expression that reads no column, e.g. ``Now()``.
+    """
 
     when = Before
     operation = Delete
@@ -213,7 +330,7 @@ class SoftDelete(Trigger):
         self,
         *,
         name: str | None = None,
-        condition: Condition | models.Q | None = None,
+        condition: AnyCondition | None = None,
         field: str | None = None,
         value: Any = False,
     ) -> None:
@@ -223,27 +340,42 @@ class SoftDelete(Trigger):
             raise DeclarationError('Must provide "field" for soft delete.')
         super().__init__(name=name, condition=condition)
 
-    def _literal(self) -> str:
-        from pgtrigger_live.conditions import _literal
-
-        return _literal(self.value)
+    def render_value(self, model: type[models.Model]) -> str:
+        """The SQL of ``value``, prepared by the field as for a save, then quoted."""
+        assert self.field is not None
+        field = local_field(model, self.field, what=f"SoftDelete {self.name}")
+        if hasattr(self.value, "resolve_expression"):
+            return compile_expression(self.value, model)
+        try:
+            prepared = field.get_db_prep_save(self.value, connection=current_connection())
+        except (TypeError, ValueError) as exc:
+            raise self._fail(
+                f"on {model._meta.label}: value {self.value!r} does not suit field "
+                f'"{self.field}" ({exc}).'
+            ) from exc
+        return inline_literal(prepared)
 
     def get_func(self, model: type[models.Model]) -> str:
         assert self.field is not None
-        column = local_field(model, self.field, what=f"SoftDelete {self.name}").column
-        pk = model._meta.pk
-        assert pk is not None
-        pk_cols = [f.column for f in getattr(pk, "fields", None) or [pk]]
-        match = " AND ".join(f"{sql.quote_ident(c)} = OLD.{sql.quote_ident(c)}" for c in pk_cols)
+        column = _column(local_field(model, self.field, what=f"SoftDelete {self.name}"))
+        match = " AND ".join(
+            f"{sql.quote_ident(c)} = OLD.{sql.quote_ident(c)}" for c in _pk_columns(model)
+        )
         table = sql.quote_ident(model._meta.db_table)
         return (
-            f"UPDATE {table} SET {sql.quote_ident(column)} = {self._literal()} "
+            f"UPDATE {table} SET {sql.quote_ident(column)} = {self.render_value(model)} "
             f"WHERE {match}; RETURN NULL;"
         )
 
 
 class FSM(Trigger):
-    """Allow only the listed ``(from, to)`` transitions of ``field``."""
+    """Allow only the listed ``(from, to)`` transitions of ``field`` (any field type).
+
+    The trigger only runs when the field changes (its WHEN checks that, NULL-safely); any
+    change not listed raises ``InvalidTransitionError`` (SQLSTATE TG003), whose ``old_value``
+    and ``new_value`` say which. ``None`` may appear in transitions for nullable fields.
+    ``separator`` is accepted for django-pgtrigger compatibility and not needed any more.
+    """
 
     when = Before
     operation = Update
@@ -253,44 +385,69 @@ class FSM(Trigger):
         self,
         *,
         name: str | None = None,
-        condition: Condition | models.Q | None = None,
+        condition: AnyCondition | None = None,
         field: str | None = None,
         transitions: Sequence[tuple[Any, Any]] | None = None,
         separator: str | None = None,
+        message: str | None = None,
+        sqlstate: str | None = None,
     ) -> None:
         self.field = field
-        self.transitions = list(transitions or [])
+        self.transitions = [tuple(t) for t in transitions or []]
         self.separator = separator or ":"
+        self.message = _message(message, "FSM")
+        self.sqlstate = errors.validate_sqlstate(sqlstate or errors.INVALID_TRANSITION)
         if not self.field:
             raise DeclarationError('Must provide "field" for FSM.')
         if not self.transitions:
             raise DeclarationError('Must provide "transitions" for FSM.')
-        if len(self.separator) != 1:
+        if any(len(t) != 2 for t in self.transitions):
+            raise DeclarationError('FSM "transitions" must be (from, to) pairs.')
+        if not isinstance(self.separator, str) or len(self.separator) != 1:
             raise DeclarationError(f'Separator "{self.separator}" must be a single character.')
         super().__init__(name=name, condition=condition)
 
-    def get_func(self, model: type[models.Model]) -> str:
-        from pgtrigger_live.conditions import _literal
-
+    def get_condition(self, model: type[models.Model]) -> AnyCondition | None:
         assert self.field is not None
-        column = sql.quote_ident(local_field(model, self.field, what=f"FSM {self.name}").column)
-        pairs = " OR ".join(
-            f"(OLD.{column} IS NOT DISTINCT FROM {_literal(a)} "
-            f"AND NEW.{column} IS NOT DISTINCT FROM {_literal(b)})"
-            for a, b in self.transitions
+        changed = Q(**{f"old__{self.field}__df": F(f"new__{self.field}")})
+        return _and(changed, self.condition)
+
+    def get_func(self, model: type[models.Model]) -> str:
+        assert self.field is not None
+        column = sql.quote_ident(_column(local_field(model, self.field, what=f"FSM {self.name}")))
+        allowed: models.Q = Q()
+        for old, new in self.transitions:
+            allowed |= Q(**{f"old__{self.field}__ndf": old}) & Q(**{f"new__{self.field}__ndf": new})
+        allowed_sql = resolve_condition(allowed, model)
+        if self.message is not None:
+            message_sql = sql.quote_literal(self.message)
+        else:
+            prefix = f'pgtrigger: Invalid transition of field "{self.field}" from "'
+            message_sql = (
+                f"{sql.quote_literal(prefix)} || coalesce(OLD.{column}::text, '<NULL>')"
+                f" || '\" to \"' || coalesce(NEW.{column}::text, '<NULL>')"
+                " || '\" on table ' || TG_TABLE_NAME"
+            )
+        raise_sql = errors.raise_sql(
+            sqlstate=self.sqlstate,
+            uri=self.get_uri(model),
+            message_sql=message_sql,
+            detail={
+                "field": sql.quote_literal(self.field),
+                "old": f"OLD.{column}",
+                "new": f"NEW.{column}",
+            },
         )
-        message = sql.quote_literal(
-            f'pgtrigger: Invalid transition of field "{self.field}" from "%" to "%" on table %'
-        )
-        return (
-            f"IF OLD.{column} IS DISTINCT FROM NEW.{column} AND NOT ({pairs}) THEN "
-            f"RAISE EXCEPTION {message}, OLD.{column}, NEW.{column}, TG_TABLE_NAME; "
-            "END IF; RETURN NEW;"
-        )
+        return f"IF NOT ({allowed_sql}) THEN {raise_sql} END IF; RETURN NEW;"
 
 
 class UpdateSearchVector(Trigger):
-    """Keep a tsvector column up to date from document fields (honours ``ignore``)."""
+    """Keep a tsvector column up to date from document fields.
+
+    Unlike django-pgtrigger's, it runs in its own function, so ``ignore`` applies to it, and
+    its ``UPDATE OF`` lists the fields' columns (``db_column``). The vector equals what
+    Postgres' ``tsvector_update_trigger`` computes.
+    """
 
     when = Before
     level = Row
@@ -308,19 +465,19 @@ class UpdateSearchVector(Trigger):
         self.config_name = config_name or "pg_catalog.english"
         if not self.vector_field:
             raise DeclarationError('Must provide "vector_field" to update search vector.')
-        if not self.document_fields:
+        if not self.document_fields or isinstance(document_fields, str):
             raise DeclarationError('Must provide "document_fields" to update search vector.')
-        super().__init__(
-            name=name, operation=Insert | UpdateOf(*self.document_fields)
-        )
+        super().__init__(name=name, operation=Insert | UpdateOf(*self.document_fields))
 
     def get_func(self, model: type[models.Model]) -> str:
         assert self.vector_field is not None
         what = f"UpdateSearchVector {self.name}"
-        vector = sql.quote_ident(local_field(model, self.vector_field, what=what).column)
-        docs = " || ' ' || ".join(
-            f"coalesce(NEW.{sql.quote_ident(local_field(model, f, what=what).column)}::text, '')"
-            for f in self.document_fields
-        )
+        vector = _column(local_field(model, self.vector_field, what=what))
+        docs = []
+        for name in self.document_fields:
+            column = _column(local_field(model, name, what=what))
+            docs.append(f"coalesce(NEW.{sql.quote_ident(column)}::text, '')")
         config = sql.quote_literal(self.config_name)
-        return f"NEW.{vector} := to_tsvector({config}::regconfig, {docs}); RETURN NEW;"
+        document = " || ' ' || ".join(docs)
+        target = f"NEW.{sql.quote_ident(vector)}"
+        return f"{target} := to_tsvector({config}::regconfig, {document}); RETURN NEW;"
