@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import functools
 import decimal
 import json
 import math
@@ -100,6 +101,7 @@ def sql_code(text: str) -> str:
     return "".join(piece if is_code else " " for piece, is_code in _segments(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def referenced_sides(condition_sql: str) -> frozenset[str]:
     """Which of OLD / NEW a compiled condition reads (literals and identifiers are skipped)."""
     found: set[str] = set()

@@ -170,6 +170,8 @@ class Composer(Trigger):
                     "this func uses none of them, so the condition would be ignored."
                 )
         text = super().render_func(model)
+        if "_values." not in text:  # fast path: no transition table is mentioned at all
+            return text
         code = sql_code(text)
         refs = self.referencing
         if "new_values." in code and (refs is None or not refs.new):
