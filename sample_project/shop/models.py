@@ -14,7 +14,13 @@ class Account(models.Model):
     name = models.CharField(max_length=64)
 
     class Meta:
-        triggers = [pgtrigger.Protect(name="protect_deletes", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(
+                name="protect_deletes",
+                operation=pgtrigger.Delete,
+                message="Accounts are kept forever; deactivate them instead",
+            )
+        ]
 
 
 class Product(models.Model):

@@ -23,6 +23,12 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 action()
+        except pgtrigger.TriggerError as exc:
+            # Typed refusals: the trigger URI, table and operation arrive as attributes.
+            self.stdout.write(
+                f"{what}: refused by the database -> {type(exc).__name__} from {exc.uri} "
+                f"({exc.operation} on {exc.table}): {exc.message}"
+            )
         except DatabaseError as exc:
             message = str(exc).splitlines()[0]
             self.stdout.write(f"{what}: refused by the database -> {type(exc).__name__}: {message}")
