@@ -1,0 +1,305 @@
+"""A conditional trigger on a 200,000-row UPDATE: pgtrigger_live vs hand-written vs django-pgtrigger.
+
+    python bench/bench_conditional.py                 # about a minute; prints a Markdown report
+    python bench/bench_conditional.py --rows 50000 --repeat 3
+
+Run by hand, never by pytest. Four identical tables (id, value, version) get:
+
+* ``plain``: no trigger;
+* ``hand``: the trigger written by hand: ``BEFORE UPDATE ... WHEN (OLD.value IS DISTINCT FROM
+  NEW.value)`` running ``NEW.version := OLD.version + 1; RETURN NEW;``;
+* ``live``: the same trigger declared with pgtrigger_live and installed with the exact SQL its
+  compiler produces (its ``ignore`` check included);
+* ``ref``: the same trigger declared with django-pgtrigger 4.17.0 (its own virtualenv,
+  bench/.venv-pgtrigger, made on first use) and installed with the SQL it renders.
+
+Each UPDATE runs in a transaction that is rolled back, after a VACUUM of that table, in an
+order shuffled per round; the median of --repeat rounds is reported. "true" updates ``value``
+(the condition holds for every row), "false" updates ``version`` only (it holds for none).
+A last section times Django's ``cursor.execute`` with and without the typed-error wrapper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+VENV = BENCH / ".venv-pgtrigger"
+sys.path.insert(0, str(REPO))
+from tests import pgtest  # noqa: E402  (importable once the repo root is on the path)
+
+VARIANTS = ("plain", "hand", "live", "ref")
+CONDITION_SQL = 'OLD."value" IS DISTINCT FROM NEW."value"'
+BODY = "NEW.version := OLD.version + 1; RETURN NEW;"
+SCENARIOS = {
+    "true": "UPDATE {table} SET value = value + 1",
+    "false": "UPDATE {table} SET version = version",
+}
+
+REF_SCRIPT = """
+import os, sys
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["pgtrigger"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "unused"}},
+    PGTRIGGER_MIGRATIONS=False,
+    PGTRIGGER_INSTALL_ON_MIGRATE=False,
+)
+django.setup()
+from django.db import models
+import pgtrigger
+
+class RefRow(models.Model):  # its own name: the trigger id depends on the model's label
+    value = models.IntegerField()
+    version = models.IntegerField()
+    class Meta:
+        app_label = "bench"
+        db_table = sys.argv[1]
+        managed = False
+
+trigger = pgtrigger.Trigger(
+    name="bump_version",
+    when=pgtrigger.Before,
+    operation=pgtrigger.Update,
+    condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value")),
+    func=sys.argv[2],
+)
+print(trigger.compile(RefRow).install_sql)
+"""
+
+
+def ensure_venv() -> Path:
+    """bench/.venv-pgtrigger's python, with django-pgtrigger 4.17.0 (shared with run.py)."""
+    python = VENV / "bin" / "python"
+    probe = [str(python), "-c", "import pgtrigger, django"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "django-pgtrigger==4.17.0",
+            "Django==5.2.*",
+            "psycopg[binary]",
+        ],
+        check=True,
+    )
+    return python
+
+
+def live_sql(table: str, url: str) -> list[str]:
+    """The statements pgtrigger_live installs for the trigger on ``table``."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.db import connection, models
+
+    import pgtrigger_live as pgtrigger
+    from pgtrigger_live import ddl
+    from pgtrigger_live.compiler import compile_trigger
+    from pgtrigger_live.state import TableRef
+
+    class LiveRow(models.Model):  # noqa: DJ008
+        value = models.IntegerField()
+        version = models.IntegerField()
+
+        class Meta:
+            app_label = "bench"
+            db_table = table
+            managed = False
+
+    trigger = pgtrigger.Trigger(
+        name="bump_version",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update,
+        condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value")),
+        func=BODY,
+    )
+    compiled = compile_trigger(LiveRow, trigger, connection)
+    ref = TableRef("public", table, 0)
+    return [ddl.create_function(compiled, ref), ddl.create_trigger(compiled, ref, replace=False)]
+
+
+def hand_sql(table: str) -> list[str]:
+    return [
+        f"CREATE OR REPLACE FUNCTION {table}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {BODY} END $$",
+        f"CREATE TRIGGER {table}_trg BEFORE UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({CONDITION_SQL}) EXECUTE FUNCTION {table}_fn()",
+    ]
+
+
+def setup(conn: psycopg.Connection[Any], rows: int, url: str) -> None:
+    ref_python = ensure_venv()
+    ref = subprocess.run(
+        [str(ref_python), "-c", REF_SCRIPT, "bench_ref", BODY],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for variant in VARIANTS:
+        table = f"bench_{variant}"
+        conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        conn.execute(
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, value int NOT NULL, "
+            "version int NOT NULL)"
+        )
+        conn.execute(
+            f"INSERT INTO {table} SELECT g, g %% 1000, 0 FROM generate_series(1, %s) g", [rows]
+        )
+    for statement in hand_sql("bench_hand"):
+        conn.execute(statement)
+    for statement in live_sql("bench_live", url):
+        conn.execute(statement)
+    conn.execute(ref)  # several statements, no parameters
+    for variant in VARIANTS:
+        conn.execute(f"VACUUM ANALYZE bench_{variant}")
+
+
+def time_update(conn: psycopg.Connection[Any], statement: str) -> float:
+    conn.execute("BEGIN")
+    start = time.perf_counter()
+    conn.execute(statement)
+    elapsed = time.perf_counter() - start
+    conn.execute("ROLLBACK")
+    return elapsed
+
+
+def measure(conn: psycopg.Connection[Any], repeat: int) -> dict[tuple[str, str], list[float]]:
+    times: dict[tuple[str, str], list[float]] = {}
+    runs = [(v, s) for v in VARIANTS for s in SCENARIOS]
+    for _ in range(repeat):
+        random.shuffle(runs)
+        for variant, scenario in runs:
+            table = f"bench_{variant}"
+            conn.execute(f"VACUUM {table}")
+            statement = SCENARIOS[scenario].format(table=table)
+            times.setdefault((variant, scenario), []).append(time_update(conn, statement))
+    return times
+
+
+def wrapper_cost(queries: int, repeat: int) -> tuple[float, float]:
+    """Median µs per ``cursor.execute("SELECT 1")`` without and with the typed-error wrapper.
+
+    Batches of 1,000 queries alternate between the two, so drift affects both alike.
+    """
+    from django.db import connection
+
+    from pgtrigger_live import errors
+
+    def batch(cursor: Any, size: int) -> float:
+        start = time.perf_counter()
+        for _ in range(size):
+            cursor.execute("SELECT 1")
+        return (time.perf_counter() - start) / size * 1e6
+
+    without: list[float] = []
+    with_: list[float] = []
+    with connection.cursor() as cursor:
+        batch(cursor, 1000)  # warm up
+        for _ in range(repeat * queries // 1000):
+            errors.uninstall_translation()
+            without.append(batch(cursor, 1000))
+            errors.install_translation()
+            assert errors.translate_execute in connection.execute_wrappers
+            with_.append(batch(cursor, 1000))
+    return statistics.median(without), statistics.median(with_)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    server = None
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        server = pgtest.start_throwaway_server()
+        url = server.url
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            setup(conn, args.rows, url)
+            times = measure(conn, args.repeat)
+            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+            for variant in VARIANTS:
+                conn.execute(f"DROP TABLE bench_{variant} CASCADE")
+            conn.execute("DROP FUNCTION bench_hand_fn()")
+        plain_wrapper, with_wrapper = wrapper_cost(20_000, args.repeat)
+    finally:
+        if server is not None:
+            server.stop()
+    print(report(times, args, version, plain_wrapper, with_wrapper))
+
+
+def report(
+    times: dict[tuple[str, str], list[float]],
+    args: argparse.Namespace,
+    version: str,
+    plain_wrapper: float,
+    with_wrapper: float,
+) -> str:
+    med = {key: statistics.median(values) * 1000 for key, values in times.items()}
+
+    def overhead(variant: str, scenario: str) -> float:
+        return med[(variant, scenario)] - med[("plain", scenario)]
+
+    lines = [
+        f"{args.rows:,}-row UPDATE, median of {args.repeat} rounds, PostgreSQL {version}:",
+        "",
+        "| trigger | condition true | overhead | condition false | overhead |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for variant in VARIANTS:
+        lines.append(
+            f"| {variant} | {med[(variant, 'true')]:.0f} ms | {overhead(variant, 'true'):.0f} ms "
+            f"| {med[(variant, 'false')]:.0f} ms | {overhead(variant, 'false'):.0f} ms |"
+        )
+    best = {key: min(values) * 1000 for key, values in times.items()}
+    live_vs_hand = med[("live", "true")] / med[("hand", "true")]
+    overhead_ratio = overhead("ref", "true") / overhead("live", "true")
+    false_delta = med[("live", "false")] - med[("hand", "false")]
+    lines += [
+        "",
+        f"- condition true, live / hand (total time): {live_vs_hand:.3f}x (target <= 1.1x)",
+        f"- condition true, live / hand (best round each): "
+        f"{best[('live', 'true')] / best[('hand', 'true')]:.3f}x",
+        f"- condition true, live / hand (trigger overhead): "
+        f"{overhead('live', 'true') / overhead('hand', 'true'):.3f}x",
+        f"- condition true, django-pgtrigger overhead / live overhead: {overhead_ratio:.2f}x "
+        "(target >= 1.8x)",
+        f"- condition false, live - hand: {false_delta:+.1f} ms "
+        f"({false_delta / med[('hand', 'false')] * 100:+.1f} %)",
+        "- all samples (ms): "
+        + "; ".join(
+            f"{v}/{s}: " + ", ".join(f"{t * 1000:.0f}" for t in times[(v, s)])
+            for v in VARIANTS
+            for s in SCENARIOS
+        ),
+        "",
+        f"Typed-error wrapper, `cursor.execute('SELECT 1')`, median of batches of 1,000: "
+        f"{plain_wrapper:.2f} µs "
+        f"without, {with_wrapper:.2f} µs with ({with_wrapper - plain_wrapper:+.2f} µs/query).",
+    ]
+    return textwrap.dedent("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
