@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
-import functools
 import decimal
+import functools
 import json
 import math
 import re
