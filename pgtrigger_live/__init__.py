@@ -70,6 +70,15 @@ from pgtrigger_live.installation import (
     uninstall,
 )
 from pgtrigger_live.registry import register, registered
+from pgtrigger_live.runtime import (
+    NotInTransactionError,
+    constraints,
+    ignore,
+    is_ignored,
+    local_sql,
+    schema,
+    set_local,
+)
 from pgtrigger_live.state import Status
 from pgtrigger_live.triggers import Func, Trigger
 
@@ -99,6 +108,7 @@ __all__ = [
     "IsNotDistinctFrom",
     "Level",
     "LockTimeoutError",
+    "NotInTransactionError",
     "Operation",
     "Operations",
     "PgTriggerLiveError",
@@ -122,14 +132,20 @@ __all__ = [
     "UpdateSearchVector",
     "When",
     "__version__",
+    "constraints",
     "disable",
     "enable",
+    "ignore",
     "install",
+    "is_ignored",
+    "local_sql",
     "prunable",
     "prune",
     "raise_sql",
     "register",
     "registered",
+    "schema",
+    "set_local",
     "status",
     "translate_errors",
     "uninstall",

@@ -1,10 +1,13 @@
-"""The app config: registers ``Meta.triggers``, the system checks, the post_migrate hook and
-the typed-error translation."""
+"""The app config: registers ``Meta.triggers``, the system checks, the post_migrate hook, the
+runtime's execute wrapper (see pgtrigger_live/runtime/wrapper.py) and the typed-error
+translation."""
 
 from __future__ import annotations
 
 from django.apps import AppConfig, apps
 from django.core import checks
+from django.db import connections
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 from pgtrigger_live import conf, registry
@@ -25,10 +28,20 @@ class PgTriggerLiveConfig(AppConfig):
         checks.register(trigger_checks.check_inherited_meta)
         # No sender filter: the handler acts once, on the last app (see on_post_migrate).
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")
+        install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
         from pgtrigger_live import errors
 
         errors.install_translation()
+
+
+def install_runtime() -> None:
+    """The runtime wrapper on every new connection, and on the ones already open; idempotent."""
+    from pgtrigger_live.runtime import wrapper
+
+    connection_created.connect(wrapper.on_connection_created, dispatch_uid="pgtrigger_live.runtime")
+    for connection in connections.all(initialized_only=True):
+        wrapper.install(connection)
 
 
 def register_meta_triggers() -> None:

@@ -1,0 +1,430 @@
+"""The execute wrapper: one per connection, always installed, idle unless a block is active.
+
+It applies the current context's values (state.py) to the statements Django sends, using only
+transaction-local settings:
+
+* **Autocommit, statement by itself**: ``SET LOCAL ...; `` is put in front of the statement
+  (one message, one implicit transaction, zero extra round trips). Where a message cannot
+  hold two statements (psycopg 3 server-side binding with parameters, psycopg 3
+  ``executemany``, named cursors), the statement runs in a short explicit transaction
+  instead: ``BEGIN; SET LOCAL ...`` (one round trip), the statement, ``COMMIT``.
+* **Inside a transaction**: one separate ``SELECT set_config(..., true)`` when the value the
+  server holds for this transaction differs from the wanted one, and nothing after that. The
+  value the server held before is read back by that same statement, so leaving a block puts
+  it back exactly (again transaction-locally). Savepoints are followed: ``ROLLBACK TO``
+  reverts the setting on the server, and the tracker reverts with it.
+
+The ignore value goes only to statements that can fire a trigger (sqltext.classify); the
+search_path of ``schema()`` goes to every statement that can run in a transaction block.
+Nothing is ever sent while the transaction is aborted.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections
+from django.utils.connection import ConnectionProxy
+
+from pgtrigger_live.runtime import sqltext
+from pgtrigger_live.runtime.sqltext import GUCS, IGNORE, Kind, SavepointOp
+from pgtrigger_live.runtime.state import CURRENT, EMPTY, AliasState, RuntimeState
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+# libpq's PQtransactionStatus values (psycopg 2 and 3 both report these integers).
+IDLE, ACTIVE, INTRANS, INERROR = 0, 1, 2, 3
+
+Execute = Callable[[Any, Any, bool, dict[str, Any]], Any]
+_NOT_SYNCED = object()
+#: First three letters of SAVEPOINT, RELEASE and ROLLBACK (TO), which the wrapper follows, and
+#: of a leading comment or parenthesis, which could hide one: never on the fast path.
+_FOLLOWED_HEADS = frozenset({"SAV", "REL", "ROL"})
+_UNKNOWN = "\x00unknown"  # a value no setting can hold (NUL): "differs from anything"
+
+# The driver is looked up on first use, not at import: importing pgtrigger_live must work
+# without a Postgres driver (docs builds, type checking).
+_PSYCOPG3 = False
+_CLIENT_CURSOR: type[Any] | None = None
+_LOADED = False
+
+
+def _load_driver() -> None:
+    global _PSYCOPG3, _CLIENT_CURSOR, _LOADED
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if is_psycopg3:
+        import psycopg
+
+        _CLIENT_CURSOR = psycopg.ClientCursor
+    _PSYCOPG3, _LOADED = is_psycopg3, True
+
+
+def _status(raw: Any) -> int:
+    if _PSYCOPG3:
+        return int(raw.pgconn.transaction_status)
+    return int(raw.get_transaction_status())
+
+
+def _can_prefix(raw_cursor: Any, params: Any, many: bool) -> bool:
+    """True if one message can carry ``SET LOCAL ...; <statement>``.
+
+    psycopg2 always interpolates client-side and sends one simple-protocol message. psycopg 3
+    does so with a ClientCursor (Django's default) or without parameters; otherwise it uses
+    the extended protocol, one statement per message, and so does its executemany (a
+    pipeline). Named (server-side) cursors wrap the query in DECLARE: never touched.
+    """
+    if getattr(raw_cursor, "name", None):
+        return False
+    if not _PSYCOPG3:
+        return True
+    if many:
+        return False
+    return params is None or (_CLIENT_CURSOR is not None and isinstance(raw_cursor, _CLIENT_CURSOR))
+
+
+def _text(sql: Any, raw_cursor: Any) -> str:
+    """The statement as text, for classification only (never sent)."""
+    if isinstance(sql, str):
+        return sql
+    if isinstance(sql, bytes | bytearray | memoryview):
+        return bytes(sql).decode("utf-8", "replace")
+    as_string = getattr(sql, "as_string", None)  # psycopg.sql / psycopg2.sql Composable
+    if as_string is not None:
+        return str(as_string(raw_cursor))
+    return str(sql)
+
+
+def _prefixed(prefix: str, sql: Any, params: Any) -> Any:
+    """``prefix + sql`` for str, bytes and Composable, never adding or moving a parameter."""
+    if params is not None and "%" in prefix:
+        prefix = prefix.replace("%", "%%")  # the driver will interpolate this message
+    if isinstance(sql, str):
+        return prefix + sql
+    if isinstance(sql, bytes | bytearray | memoryview):
+        return prefix.encode() + bytes(sql)
+    module = sys.modules[type(sql).__module__]  # psycopg.sql or psycopg2.sql
+    return module.SQL(prefix) + sql
+
+
+class ConnectionRuntime:
+    """The execute wrapper of one connection, and what it knows of the server's settings.
+
+    ``txn`` holds, for each setting this wrapper changed in the open transaction, the value
+    the server now has; ``base`` the value it had before the first change. Both are empty
+    outside a transaction and whenever nothing was changed, which is what keeps the wrapper
+    on its fast path (one ContextVar read and one truth test).
+    """
+
+    __slots__ = ("__weakref__", "alias", "base", "savepoints", "synced", "txn")
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.txn: dict[str, str] = {}
+        self.base: dict[str, str] = {}
+        self.savepoints: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        #: The AliasState (None: no block) whose values the open transaction holds exactly,
+        #: so that no statement needs anything; _NOT_SYNCED when unknown or different.
+        self.synced: object = _NOT_SYNCED
+
+    def __repr__(self) -> str:
+        return f"<pgtrigger_live runtime wrapper alias={self.alias!r} txn={self.txn!r}>"
+
+    def reset(self) -> None:
+        self.txn = {}
+        self.base = {}
+        self.savepoints = []
+        self.synced = _NOT_SYNCED
+        DIRTY.discard(self)
+
+    def _note_sync(self, alias_state: AliasState | None) -> None:
+        """Remember whether the open transaction now holds exactly what ``alias_state`` wants."""
+        self.synced = _NOT_SYNCED if self._wanted(alias_state, Kind.WRITE) else alias_state
+
+    # -- the wrapper -----------------------------------------------------------------------
+
+    def __call__(
+        self, execute: Execute, sql: Any, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        state = CURRENT.get()
+        if state is EMPTY and not self.txn:
+            return execute(sql, params, many, context)
+        if (
+            self.synced is state.aliases.get(self.alias)
+            and type(sql) is str
+            and (head := sql.lstrip()[:3].upper()) not in _FOLLOWED_HEADS
+            and head[:1] not in ("/", "-", "(")
+            and _status(context["connection"].connection) == INTRANS
+        ):
+            # The open transaction already holds exactly what this context wants: nothing
+            # to send, whatever the statement (only savepoints need following).
+            return execute(sql, params, many, context)
+        return self._apply(state, execute, sql, params, many, context)
+
+    def _apply(
+        self,
+        state: RuntimeState,
+        execute: Execute,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        connection: BaseDatabaseWrapper = context["connection"]
+        raw = connection.connection
+        status = _status(raw)
+        alias_state = state.aliases.get(self.alias)
+        if status == IDLE:
+            if self.txn or self.savepoints:
+                self.reset()  # the transaction we followed has ended
+            if raw.autocommit:
+                return self._autocommit(alias_state, execute, sql, params, many, context)
+        kind = sqltext.classify(_text(sql, context["cursor"].cursor))
+        if kind is Kind.TRANSACTION:
+            return self._transaction_statement(connection, execute, sql, params, many, context)
+        if status not in (IDLE, INTRANS) or kind is Kind.NO_TRANSACTION:
+            return execute(sql, params, many, context)  # aborted (or busy): send nothing
+        # In a transaction, or about to open one (autocommit off): one separate statement
+        # when the server holds something else, then the statement as written.
+        wanted = self._wanted(alias_state, kind)
+        if wanted:
+            self._send(connection, wanted)
+        self._note_sync(alias_state)
+        return execute(sql, params, many, context)
+
+    def _autocommit(
+        self,
+        alias_state: AliasState | None,
+        execute: Execute,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        """A statement that is its own transaction: the settings go in the same message."""
+        if alias_state is None:
+            return execute(sql, params, many, context)
+        raw_cursor = context["cursor"].cursor
+        kind = sqltext.classify(_text(sql, raw_cursor))
+        if kind is Kind.WRITE:
+            prefix = alias_state.write_prefix
+        elif kind is Kind.READ:
+            prefix = alias_state.read_prefix
+        else:  # CALL/DO may commit inside; transaction control; no-transaction statements
+            return execute(sql, params, many, context)
+        if not prefix:
+            return execute(sql, params, many, context)
+        if _can_prefix(raw_cursor, params, many):
+            result = execute(_prefixed(prefix, sql, params), params, many, context)
+            if _PSYCOPG3:
+                raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
+            return result
+        connection: BaseDatabaseWrapper = context["connection"]
+        return self._in_short_transaction(connection, prefix, execute, sql, params, many, context)
+
+    def _wanted(
+        self, alias_state: AliasState | None, kind: Kind, *, force: bool = False
+    ) -> dict[str, str]:
+        """The settings to send before a statement of ``kind``: name -> value.
+
+        A setting is wanted when the context has a value for it, or when this wrapper changed
+        it earlier in the transaction (then the value from before goes back), and the server
+        holds something else (``force``: whatever it holds).
+        """
+        wanted = {}
+        for guc in GUCS:
+            if guc == IGNORE and kind is Kind.READ:
+                continue
+            value = alias_state.value(guc) if alias_state is not None else None
+            if value is None:
+                if guc not in self.txn:
+                    continue
+                value = self.base[guc]
+            if force or self.txn.get(guc) != value:
+                wanted[guc] = value
+        return wanted
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(self, connection: BaseDatabaseWrapper, wanted: Mapping[str, str]) -> None:
+        """Set ``wanted`` in the open (or opening) transaction with one separate statement."""
+        self.synced = _NOT_SYNCED
+        read_back = [guc for guc in wanted if guc not in self.txn]
+        with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+            cursor.execute(sqltext.set_config(wanted, read_back))
+            row = cursor.fetchone() if read_back else None
+        for i, guc in enumerate(read_back):
+            self.base[guc] = (row[i] if row else None) or ""
+        self.txn.update(wanted)
+        DIRTY.add(self)
+
+    def _in_short_transaction(
+        self,
+        connection: BaseDatabaseWrapper,
+        prefix: str,
+        execute: Execute,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        """Autocommit fallback: ``BEGIN; SET LOCAL ...`` (one round trip), the statement, COMMIT.
+
+        Used where one message cannot carry two statements. A statement alone in autocommit
+        is its own transaction, and so is this one (psycopg 3's executemany is one implicit
+        transaction already), so atomicity is unchanged.
+        """
+        raw = connection.connection
+        with connection.wrap_database_errors, raw.cursor() as cursor:
+            cursor.execute(f"BEGIN; {prefix}")
+        try:
+            result = execute(sql, params, many, context)
+        except BaseException:
+            if _status(raw) != IDLE:
+                with connection.wrap_database_errors, raw.cursor() as cursor:
+                    cursor.execute("ROLLBACK")
+            raise
+        with connection.wrap_database_errors, raw.cursor() as cursor:
+            cursor.execute("COMMIT")
+        return result
+
+    # -- savepoints ------------------------------------------------------------------------
+
+    def _transaction_statement(
+        self,
+        connection: BaseDatabaseWrapper,
+        execute: Execute,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        result = execute(sql, params, many, context)
+        op = sqltext.savepoint_op(_text(sql, context["cursor"].cursor))
+        if op is not None and _status(connection.connection) == INTRANS:
+            self._follow_savepoint(connection, *op)
+        return result
+
+    def _follow_savepoint(
+        self, connection: BaseDatabaseWrapper, op: SavepointOp, name: str
+    ) -> None:
+        if op is SavepointOp.CREATE:
+            self.savepoints.append((name, dict(self.txn), dict(self.base)))
+            return
+        index = next(
+            (i for i in range(len(self.savepoints) - 1, -1, -1) if self.savepoints[i][0] == name),
+            None,
+        )
+        if op is SavepointOp.RELEASE:
+            if index is not None:
+                del self.savepoints[index:]
+            return
+        # ROLLBACK TO: the server reverted the settings to what they were at the savepoint.
+        self.synced = _NOT_SYNCED
+        if index is None:
+            # A savepoint this wrapper did not see: whether it came before or after our
+            # changes is unknown, so the server's values are too; the next sync re-sends.
+            self.txn = dict.fromkeys(self.txn, _UNKNOWN)
+            self.savepoints = []
+            if not self.txn:
+                self.reset()
+        else:
+            _, txn, base = self.savepoints[index]
+            self.txn, self.base = dict(txn), dict(base)
+            del self.savepoints[index + 1 :]
+            if not self.txn:
+                DIRTY.discard(self)
+        self.sync(connection)  # a block may have ended since: leave none of its values behind
+
+    # -- used by the blocks ----------------------------------------------------------------
+
+    def sync(self, connection: BaseDatabaseWrapper) -> None:
+        """Put back, in the open transaction, what the current context wants (after a block
+        ended or a savepoint was rolled back). Sends nothing unless this wrapper changed a
+        setting in this transaction and the server now holds a value nobody wants; never
+        sends in an aborted transaction (its rollback takes the values away anyway)."""
+        if not self.txn:
+            return
+        raw = connection.connection
+        status = _status(raw) if raw is not None else IDLE
+        if status == IDLE:
+            self.reset()
+        elif status == INTRANS:
+            alias_state = CURRENT.get().aliases.get(self.alias)
+            wanted = self._wanted(alias_state, Kind.WRITE)
+            if wanted:
+                self._send(connection, wanted)
+            self._note_sync(alias_state)
+
+    def send_now(self, connection: BaseDatabaseWrapper) -> bool:
+        """For set_local(): send the current values to the open transaction, whatever the
+        tracker believes (raw SQL may have changed them). False when not in a transaction."""
+        raw = connection.connection
+        status = _status(raw)
+        if status == IDLE:
+            self.reset()
+            if raw.autocommit:
+                return False
+        elif status != INTRANS:
+            return False
+        alias_state = CURRENT.get().aliases.get(self.alias)
+        wanted = self._wanted(alias_state, Kind.WRITE, force=True)
+        if wanted:
+            self._send(connection, wanted)
+        self._note_sync(alias_state)
+        return True
+
+
+# -- installation ------------------------------------------------------------------------------
+
+#: The wrappers (of any thread) that changed a setting in a transaction that may still be open:
+#: a block's exit only looks for connections to restore when this is not empty.
+DIRTY: weakref.WeakSet[ConnectionRuntime] = weakref.WeakSet()
+
+_RUNTIMES: weakref.WeakKeyDictionary[BaseDatabaseWrapper, ConnectionRuntime] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _real(connection: BaseDatabaseWrapper) -> BaseDatabaseWrapper:
+    """``django.db.connection`` is a proxy (unhashable): the wrapper object it stands for."""
+    if isinstance(connection, ConnectionProxy):
+        return connections[connection.alias]
+    return connection
+
+
+def runtime_of(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
+    return _RUNTIMES.get(_real(connection))
+
+
+def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
+    """Put the wrapper on ``connection`` (Postgres only) unless it is there; idempotent.
+
+    Appended: wrappers already there (installed earlier on ``connection_created``, or at
+    position 0 as django-read-only does) run before it and see the statement as written;
+    wrappers added later (``with connection.execute_wrapper(...)``) run after it and see the
+    ``SET LOCAL`` prefix of autocommit statements. Appending, not inserting first, is what
+    Django's ``execute_wrapper()`` expects: it pops the last entry when its block ends.
+    """
+    connection = _real(connection)
+    if connection.vendor != "postgresql":
+        return None
+    if not _LOADED:
+        _load_driver()
+    runtime = _RUNTIMES.get(connection)
+    if runtime is None:
+        runtime = _RUNTIMES[connection] = ConnectionRuntime(connection.alias)
+    if not any(wrapper is runtime for wrapper in connection.execute_wrappers):
+        connection.execute_wrappers.append(runtime)
+    return runtime
+
+
+def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """``connection_created`` receiver: a new session starts with nothing set."""
+    runtime = install(connection)
+    if runtime is not None:
+        runtime.reset()
