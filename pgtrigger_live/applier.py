@@ -105,10 +105,8 @@ def apply(
                         [f"{conf.lock_timeout_ms()}ms"],
                     )
                 snapshot = catalog.read(connection, db_tables)
-                if seen is not None and seen[0] == snapshot:
-                    plan = seen[1]
-                else:
-                    plan = make_plan(snapshot)
+                unchanged = seen is not None and seen[0] == snapshot
+                plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                 _run(alias, plan, batch)
             return plan
         except _BatchFailed:
