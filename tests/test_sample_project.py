@@ -49,4 +49,7 @@ def test_demo_command(sample_database_url: str) -> None:
     assert "paid -> cart: refused by the database" in out
     assert "planned actions: 0" in out
     assert "INSTALLED ENABLED  shop.Account:protect_deletes" in out
+    assert "inside ignore(): deleted, accounts left: 0" in out
+    assert "right after the block, delete again: refused by the database" in out
+    assert "hard-deleted inactive customers, left: 0" in out
     assert "was NOT refused" not in out

@@ -76,6 +76,16 @@ class Command(BaseCommand):
         group, _ = ProtectedGroup.objects.get_or_create(name="admins")
         self.refused("delete the admins group", group.delete)
 
+        self.section("ignore: bypass chosen triggers for one block of code only")
+        with pgtrigger.ignore("shop.Account:protect_deletes"):
+            Account.objects.filter(name="ACME").delete()
+        self.stdout.write(f"inside ignore(): deleted, accounts left: {Account.objects.count()}")
+        survivor = Account.objects.create(name="Still protected")
+        self.refused("right after the block, delete again", survivor.delete)
+        with pgtrigger.ignore(Customer):  # every trigger of a model: a real (hard) delete
+            Customer.objects.filter(is_active=False).delete()
+        self.stdout.write(f"hard-deleted inactive customers, left: {Customer.objects.count()}")
+
         self.section("pgtrigger ls")
         call_command("pgtrigger", "ls", stdout=self.stdout)
         self.section("pgtrigger ls --check (exit status 0: everything in sync)")
