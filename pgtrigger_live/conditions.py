@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _SIDES = {"old": "OLD", "new": "NEW"}
 #: Lookups that are NULL-safe by themselves: negating them needs no ``IS NOT NULL`` guard.
 _NULL_SAFE_LOOKUPS = frozenset({"isnull", "df", "ndf"})
+_DISTINCT = {"df": "IS DISTINCT FROM", "ndf": "IS NOT DISTINCT FROM"}
 
 _compile_connection: ContextVar[BaseDatabaseWrapper | None] = ContextVar(
     "pgtrigger_live_compile_connection", default=None
@@ -130,8 +131,21 @@ def rename_sides(condition_sql: str, sides: Mapping[str, str]) -> str:
 # -- fields ---------------------------------------------------------------------------------
 
 
+# (model, name) -> field, for names that passed the checks below (models never change).
+_LOCAL_FIELDS: dict[tuple[type[models.Model], str], models.Field[Any, Any]] = {}
+
+
 def local_field(model: type[models.Model], name: str, *, what: str) -> models.Field[Any, Any]:
     """Return the concrete field ``name`` stored in ``model``'s own table, or raise."""
+    found = _LOCAL_FIELDS.get((model, name))
+    if found is not None:
+        return found
+    field = _check_local_field(model, name, what)
+    _LOCAL_FIELDS[(model, name)] = field
+    return field
+
+
+def _check_local_field(model: type[models.Model], name: str, what: str) -> models.Field[Any, Any]:
     from django.core.exceptions import FieldDoesNotExist
 
     try:
@@ -450,6 +464,16 @@ class _QCompiler:
 
     def _leaf(self, key: str, value: Any, negated: bool) -> str:
         column, lookups = self._column(key, key)
+        if lookups in (["df"], ["ndf"]) and type(value) in (F, models.F):
+            # The hot path (ReadOnly, AnyChange, ...): column against column, NULL-safe. This
+            # is the exact text the lookup classes below produce, without Django's machinery
+            # (tests/test_conditions.py pins the equality for every field type).
+            rhs = self._expression(value, key)
+            if isinstance(rhs, OldNewColumn):
+                op = _DISTINCT[lookups[0]]
+                return f"{column.as_sql(self.compiler, self.connection)[0]} {op} " + (
+                    f"({rhs.as_sql(self.compiler, self.connection)[0]})"
+                )
         lhs: Any = column
         *transforms, lookup_name = lookups or ["exact"]
         for name in transforms:

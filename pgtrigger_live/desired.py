@@ -37,5 +37,6 @@ def collect(
     result = []
     for uri, model, trigger in items if items is not None else registry.select():
         compiled = compile_trigger(model, trigger, connection) if allowed(model, alias) else None
-        result.append(Desired(uri, trigger.get_pgid(model), model._meta.db_table, compiled))
+        pgid = compiled.pgid if compiled is not None else trigger.get_pgid(model)
+        result.append(Desired(uri, pgid, model._meta.db_table, compiled))
     return result

@@ -337,3 +337,29 @@ def test_truth_tables_on_real_rows(extra_trigger: AddTrigger) -> None:
             mismatches.append((old, new, bump, sorted(hits[pk] ^ expected)))
     assert not mismatches, mismatches[:5]
     assert len(cases) == 288
+
+
+@pytest.mark.parametrize("lookup", ["df", "ndf"])
+def test_column_comparison_fast_path_matches_the_lookup_classes(lookup: str) -> None:
+    from django.apps import apps
+    from django.db import connection
+
+    from pgtrigger_live.conditions import (
+        IsDistinctFrom,
+        IsNotDistinctFrom,
+        OldNewColumn,
+        _QCompiler,
+    )
+
+    lookup_class = IsDistinctFrom if lookup == "df" else IsNotDistinctFrom
+    checked = 0
+    for model in apps.get_app_config("testapp").get_models():
+        if model._meta.proxy:
+            continue
+        qc = _QCompiler(model, connection)
+        for field in model._meta.local_concrete_fields:
+            fast = qc._leaf(f"old__{field.name}__{lookup}", pgtrigger.F(f"new__{field.name}"), False)
+            slow = qc._sql(lookup_class(OldNewColumn("OLD", field), OldNewColumn("NEW", field)))
+            assert fast == slow, (model, field)
+            checked += 1
+    assert checked > 20

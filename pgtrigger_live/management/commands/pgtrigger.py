@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 Status.PRUNE: self.style.NOTICE,
                 Status.UNALLOWED: self.style.HTTP_INFO,
             }
+            lines = []
             for entry in entries:
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
@@ -107,7 +108,8 @@ class Command(BaseCommand):
                 line = f"{status} {enabled_style(enabled_text.ljust(8))} {entry.uri}"
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
-                self.stdout.write(line)
+                lines.append(line)
+            self.stdout.write("\n".join(lines))  # one write: 600 lines cost 600 wrapper calls
         if options["check"]:
             drift = [e for e in entries if not e.in_sync]
             if drift:
