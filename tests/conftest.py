@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +75,24 @@ def function_exists(name: str, alias: str = "default") -> bool:
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [name])
         return bool(cursor.fetchone()[0])  # type: ignore[index]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(alias: str = "default", name: str | None = None) -> str:
+    """A URL for the test database behind ``alias`` (or database ``name`` on that server)."""
+    s = connections[alias].settings_dict
+    return (
+        f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
+        f"{s['PORT'] or 5432}/{name or s['NAME']}"
+    )
+
+
+def subprocess_env(alias: str = "default") -> dict[str, str]:
+    """Environment for a child Python that uses the same test database with tests.settings."""
+    env = dict(
+        os.environ, DATABASE_URL=database_url(alias), DJANGO_SETTINGS_MODULE="tests.settings"
+    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.state import Status
-from tests.conftest import catalog_state
+from tests.conftest import catalog_state, subprocess_env
 from tests.testapp.models import Plain
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
@@ -155,17 +154,6 @@ def test_migrating_an_app_back_to_zero_and_forward_again() -> None:
     assert {e.status for e in pgtrigger.status()} == {Status.INSTALLED}
 
 
-def _subprocess_env() -> dict[str, str]:
-    s = connection.settings_dict
-    url = (
-        f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
-        f"{s['PORT'] or 5432}/{s['NAME']}"
-    )
-    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tests.settings")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    return env
-
-
 @pytest.mark.django_db(transaction=True)
 def test_four_concurrent_installs_all_succeed() -> None:
     pgtrigger.uninstall()
@@ -175,7 +163,7 @@ def test_four_concurrent_installs_all_succeed() -> None:
     procs = [
         subprocess.Popen(
             command,
-            env=_subprocess_env(),
+            env=subprocess_env(),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -210,7 +198,7 @@ call_command("pgtrigger", "ls", "--check")
 def test_reconcile_under_psycopg2() -> None:
     result = subprocess.run(
         [sys.executable, "-c", PSYCOPG2_SCRIPT],
-        env=_subprocess_env(),
+        env=subprocess_env(),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pgtrigger_live.errors import (
     translate_errors,
 )
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
+from tests.conftest import subprocess_env
 from tests.testapp.models import Invoice, Plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,13 +315,7 @@ print(json.dumps(out))
 
 @pytest.mark.django_db
 def test_typed_errors_under_psycopg2() -> None:
-    s = connection.settings_dict
-    url = (
-        f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
-        f"{s['PORT'] or 5432}/{s['NAME']}"
-    )
-    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="tests.settings")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env = subprocess_env()
     result = subprocess.run(
         [sys.executable, "-c", PSYCOPG2_SCRIPT],
         env=env,

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.conftest import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,11 +23,7 @@ def sample_database_url(django_db_blocker: pytest.FixtureRequest) -> Iterator[st
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
-        s = connection.settings_dict
-        yield (
-            f"postgresql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or 'localhost'}:"
-            f"{s['PORT'] or 5432}/{name}"
-        )
+        yield database_url(name=name)
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
