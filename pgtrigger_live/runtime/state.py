@@ -182,7 +182,7 @@ def pgids(selectors: Sequence[Selector]) -> frozenset[str]:
     found = []
     for uri in selectors:
         assert isinstance(uri, str)
-        entry = registry._registry.get(uri)
+        entry = registry.entry(uri)
         cached = _PGIDS.get(uri)
         if cached is None or entry is None or cached[0] is not entry:
             resolved = resolve([uri])  # raises for unknown URIs and malformed selectors
