@@ -154,9 +154,6 @@ class UpdateOf(Operation):
     def render(self) -> str:
         return "UPDATE OF " + ", ".join(sql.quote_ident(c) for c in self.columns)
 
-    def with_columns(self, columns: tuple[str, ...]) -> UpdateOf:
-        return UpdateOf(*columns)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, UpdateOf) and other.columns == self.columns
 

@@ -131,8 +131,3 @@ def registered(*uris: str) -> list[tuple[type[models.Model], Trigger]]:
 def entry(uri: str) -> tuple[type[models.Model], Trigger] | None:
     """The registered ``(model, trigger)`` for an exact URI, or None (no wildcard, no error)."""
     return _registry.get(uri)
-
-
-def pgid_index() -> dict[str, str]:
-    """pgid -> URI for every registered trigger."""
-    return dict(_by_pgid)
