@@ -38,35 +38,53 @@ def read(alias: str, db_tables: Sequence[str], schemas: Sequence[str] = ()) -> S
     connection = connections[alias]
     if not schemas:
         return catalog.read(connection, db_tables)
-    with transaction.atomic(using=alias), search_path(alias, schemas):
+    with transaction.atomic(using=alias), local_settings(alias, search_path=_path(schemas)):
         return catalog.read(connection, db_tables)
 
 
-@contextmanager
-def search_path(alias: str, schemas: Sequence[str]) -> Iterator[None]:
-    """Use ``schemas`` as the search_path for the block, transaction-locally.
+def _path(schemas: Sequence[str]) -> str | None:
+    return ", ".join(sql.quote_ident(s) for s in schemas) if schemas else None
 
-    The previous value is put back afterwards: SET LOCAL inside a savepoint would otherwise
-    last until the caller's transaction ends.
+
+@contextmanager
+def local_settings(alias: str, **values: str | None) -> Iterator[None]:
+    """Set run-time parameters transaction-locally for the block, then put the old values back.
+
+    SET LOCAL inside a savepoint would otherwise last until the caller's transaction ends
+    (a reconcile run inside the caller's ``atomic`` must not change its lock_timeout).
     """
-    if not schemas:
+    wanted = {name: value for name, value in values.items() if value is not None}
+    if not wanted:
         yield
         return
-    path = ", ".join(sql.quote_ident(s) for s in schemas)
+    names = list(wanted)
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            "SELECT current_setting('search_path'), set_config('search_path', %s, true)", [path]
+            "SELECT " + ", ".join("current_setting(%s)" for _ in names),
+            names,
         )
         row = cursor.fetchone()
-        previous = row[0] if row else ""
+        previous = list(row) if row else []
+        _set(alias, wanted)
     yield
+    _set(alias, dict(zip(names, previous, strict=True)))
+
+
+def _set(alias: str, values: dict[str, str]) -> None:
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
+        cursor.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
+            [item for pair in values.items() for item in pair],
+        )
 
 
 #: Actions sent per round trip. A failing batch is re-run one action per round trip, in a
 #: fresh transaction, so the error names the trigger that failed.
 BATCH_ACTIONS = 100
+
+
+class _ReconcileBusy(LockTimeoutError):
+    """Another process held the reconcile lock too long; not retried (it already waited)."""
 
 
 class _BatchFailed(Exception):
@@ -92,22 +110,18 @@ def apply(
     retries = conf.lock_retries()
     batch = BATCH_ACTIONS
     attempt = 0
+    settings = {"search_path": _path(schemas), "lock_timeout": f"{conf.reconcile_wait_ms()}ms"}
     while True:
         try:
-            with transaction.atomic(using=alias), search_path(alias, schemas):
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
-                        [f"{conf.reconcile_wait_ms()}ms", LOCK_KEY],
-                    )
-                    cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)",
-                        [f"{conf.lock_timeout_ms()}ms"],
-                    )
+            with transaction.atomic(using=alias), local_settings(alias, **settings):
+                _advisory_lock(alias)
+                _set(alias, {"lock_timeout": f"{conf.lock_timeout_ms()}ms"})
                 snapshot = catalog.read(connection, db_tables)
                 unchanged = seen is not None and seen[0] == snapshot
                 plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                 _run(alias, plan, batch)
+            for action in plan.actions:
+                logger.info("pgtrigger_live: %s", action.describe())
             return plan
         except _BatchFailed:
             batch = 1  # rolled back; run again action by action to report precisely
@@ -116,14 +130,29 @@ def apply(
                 raise
             if attempt == retries:
                 raise LockTimeoutError(
-                    f"Database {alias!r}: could not get the locks to reconcile triggers after "
-                    f"{retries + 1} attempts ({exc}). A long transaction may hold a table "
-                    "lock; see pg_stat_activity and retry."
+                    f"Database {alias!r}: a table stayed locked through {retries + 1} attempts "
+                    f"to reconcile triggers ({exc}). A long transaction may hold it; see "
+                    "pg_stat_activity and retry. Nothing was changed."
                 ) from exc
             delay = 0.2 * (2**attempt)
             attempt += 1
             logger.warning("pgtrigger_live: lock timeout on %r, retrying in %.1fs", alias, delay)
             time.sleep(delay)
+
+
+def _advisory_lock(alias: str) -> None:
+    """Wait (at most RECONCILE_WAIT_MS) for any other process reconciling this database."""
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+    except DatabaseError as exc:
+        if _pgcode(exc) != _LOCK_NOT_AVAILABLE:
+            raise
+        raise _ReconcileBusy(
+            f"Database {alias!r}: another process kept reconciling triggers for more than "
+            f"{conf.reconcile_wait_ms()} ms (PGTRIGGER_LIVE_RECONCILE_WAIT_MS). Nothing was "
+            "changed."
+        ) from exc
 
 
 def _run(alias: str, plan: Plan, batch: int) -> None:
@@ -146,5 +175,3 @@ def _run(alias: str, plan: Plan, batch: int) -> None:
                     f"{action.kind} {action.uri} on database {alias!r} failed: {exc}\n"
                     f"SQL:\n{text}\nNothing was changed: the reconcile was rolled back."
                 ) from exc
-            for action in chunk:
-                logger.info("pgtrigger_live: %s", action.describe())

@@ -28,7 +28,7 @@ SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
 UNION ALL
 SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description,
-       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(p.prosrc)
+       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8'))
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -50,12 +50,6 @@ class Snapshot:
     tables: dict[str, TableRef | None] = field(default_factory=dict)
     triggers: list[InstalledTrigger] = field(default_factory=list)
     server_version: int = 0
-
-    def trigger_on(self, table: TableRef, pgid: str) -> InstalledTrigger | None:
-        for trigger in self.triggers:
-            if trigger.table.oid == table.oid and trigger.pgid == pgid:
-                return trigger
-        return None
 
 
 def regclass_name(db_table: str) -> str:

@@ -71,7 +71,6 @@ def compile_trigger(
     return CompiledTrigger(
         uri=trigger.get_uri(model),
         pgid=trigger.get_pgid(model),
-        model_label=model._meta.label,
         db_table=model._meta.db_table,
         constraint=constraint,
         when=str(trigger.when),

@@ -39,14 +39,13 @@ def _reconcile(
     schemas: Sequence[str],
     planner: _Planner,
     *,
-    whole_registry: bool,
     dry_run: bool,
 ) -> Plan:
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
     # Compile first: a bad declaration fails here, before the database is read or changed.
-    desired = collect(alias, _items(() if whole_registry else selectors))
+    desired = collect(alias, _items(selectors))
     tables = [d.db_table for d in desired if d.compiled is not None]
 
     def make_plan(snapshot: Snapshot) -> Plan:
@@ -85,7 +84,6 @@ def install(
         lambda entries, version: plan_install(
             entries, selected, prune=prune, server_version=version
         ),
-        whole_registry=prune,
         dry_run=dry_run,
     )
 
@@ -104,7 +102,6 @@ def uninstall(
         database,
         schemas,
         lambda entries, _: plan_uninstall(entries, selected, prune=prune),
-        whole_registry=prune,
         dry_run=dry_run,
     )
 
@@ -117,18 +114,13 @@ def _set_enabled(
     dry_run: bool,
 ) -> Plan:
     selected = _uris(uris)
-    plan = _reconcile(
+    return _reconcile(
         uris,
         database,
         schemas,
         lambda entries, _: plan_set_enabled(entries, selected, enabled=enabled),
-        whole_registry=False,
         dry_run=dry_run,
     )
-    if plan.skipped and selected is not None:
-        for uri, reason in plan.skipped:
-            logger.warning("pgtrigger_live: %s: %s", uri, reason)
-    return plan
 
 
 def enable(
@@ -160,7 +152,6 @@ def prune(
         database,
         schemas,
         lambda entries, _: Plan(tuple(plan_prune(entries))),
-        whole_registry=True,
         dry_run=dry_run,
     )
 

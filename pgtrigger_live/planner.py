@@ -119,6 +119,8 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     if signature.version != HASH_VERSION:
         return Status.OUTDATED, f"signed by hash format v{signature.version}"
     wanted = compiled.signature
+    if compiled.body is not None and not installed.owns_function:
+        return Status.OUTDATED, "the trigger executes another function"
     if signature.clause_hash != wanted.clause_hash:
         return Status.OUTDATED, "trigger definition changed"
     if signature.body_md5 != wanted.body_md5:
@@ -200,6 +202,7 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         and signature.version == HASH_VERSION
         and signature.clause_hash == compiled.signature.clause_hash
         and compiled.body is not None
+        and installed.owns_function
     )
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.

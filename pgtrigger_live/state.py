@@ -74,7 +74,6 @@ class CompiledTrigger:
 
     uri: str
     pgid: str
-    model_label: str
     #: ``model._meta.db_table`` as declared; resolved to a schema and table by the catalog.
     db_table: str
     constraint: bool
@@ -129,5 +128,5 @@ class InstalledTrigger:
 
     @property
     def owns_function(self) -> bool:
-        """The function is this trigger's own (same name), so dropping it is safe."""
-        return self.function_name == self.pgid
+        """It executes its own function (same name, in its table's schema): safe to drop."""
+        return self.function_name == self.pgid and self.function_schema == self.table.schema

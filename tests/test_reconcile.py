@@ -284,3 +284,66 @@ def test_adopts_a_trigger_installed_by_django_pgtrigger(extra_trigger: AddTrigge
     pgtrigger.install()
     assert catalog_state()[pgid]["trigger"][0] == oid  # replaced in place, not rebuilt
     assert status_of(uri)[0] is Status.INSTALLED
+
+
+def test_trigger_pointed_at_another_function_is_outdated_and_repaired(
+    extra_trigger: AddTrigger,
+) -> None:
+    trigger = bump("repointed")
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION drop_everything() RETURNS TRIGGER LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NULL; END; $$"
+        )
+        cursor.execute(
+            f'CREATE OR REPLACE TRIGGER "{pgid}" BEFORE INSERT ON testapp_plain '
+            "FOR EACH ROW EXECUTE FUNCTION drop_everything()"
+        )
+    entry = pgtrigger.status(uri)[0]
+    assert (entry.status, entry.reason) == (
+        Status.OUTDATED,
+        "the trigger executes another function",
+    )
+    pgtrigger.install(uri)
+    assert status_of(uri)[0] is Status.INSTALLED
+    assert Plain.objects.create(value=1).pk is not None
+    assert Plain.objects.get().value == 2  # our function runs again
+    assert function_exists("drop_everything")  # not ours: left alone
+
+
+def test_reconcile_inside_a_transaction_leaves_its_settings_alone(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, bump("settings"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout'), current_setting('search_path')")
+        before = cursor.fetchone()
+        pgtrigger.install(uri, schemas=["public"])
+        cursor.execute("SELECT current_setting('lock_timeout'), current_setting('search_path')")
+        assert cursor.fetchone() == before
+    assert status_of(uri)[0] is Status.INSTALLED
+
+
+def test_waiting_for_another_reconcile_gives_up_without_retrying(
+    extra_trigger: AddTrigger, settings: object
+) -> None:
+    from pgtrigger_live.applier import LOCK_KEY
+
+    settings.PGTRIGGER_LIVE_RECONCILE_WAIT_MS = 100  # type: ignore[attr-defined]
+    settings.PGTRIGGER_LIVE_LOCK_RETRIES = 3  # type: ignore[attr-defined]
+    uri = extra_trigger(Plain, bump("busy"))
+    other = connections["default"].copy()
+    try:
+        other.connect()
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        with pytest.raises(LockTimeoutError, match="another process kept reconciling"):
+            pgtrigger.install(uri)
+    finally:
+        other.rollback()
+        other.close()
+    assert status_of(uri)[0] is Status.UNINSTALLED
