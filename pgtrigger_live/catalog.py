@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
 from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
@@ -69,12 +70,50 @@ def regclass_name(db_table: str) -> str:
 
 def read(connection: BaseDatabaseWrapper, db_tables: Iterable[str]) -> Snapshot:
     """Read the catalog in a single query."""
+    with reading(connection, db_tables, overlap=False) as finish:
+        return finish()
+
+
+@contextmanager
+def reading(
+    connection: BaseDatabaseWrapper, db_tables: Iterable[str], *, overlap: bool = True
+) -> Iterator[Callable[[], Snapshot]]:
+    """Send the catalog query now; the yielded function waits for it and returns the Snapshot.
+
+    With psycopg 3 (``overlap``) the query is sent in pipeline mode, so the server runs it
+    while the caller compiles declarations: on a fresh backend (cold catalog caches) that
+    hides most of its cost. It is still one query through Django's cursor (logged, wrapped).
+    """
     by_quoted = {regclass_name(t): t for t in db_tables}
-    names = sorted(by_quoted)
+    params: list[Any] = [sorted(by_quoted), sql.like_escape(naming.PREFIX) + "%"]
+    with ExitStack() as stack:
+        if overlap and _can_pipeline(connection):
+            stack.enter_context(connection.connection.pipeline())
+        cursor = stack.enter_context(connection.cursor())
+        cursor.execute(_QUERY, params)
+
+        def finish() -> Snapshot:
+            rows = cursor.fetchall()
+            stack.close()
+            return _snapshot(connection, rows, by_quoted)
+
+        yield finish
+
+
+def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
+    connection.ensure_connection()
+    pipeline = getattr(connection.connection, "pipeline", None)
+    if pipeline is None:  # psycopg2
+        return False
+    from psycopg import Pipeline
+
+    return bool(Pipeline.is_supported())
+
+
+def _snapshot(
+    connection: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], by_quoted: dict[str, str]
+) -> Snapshot:
     snapshot = Snapshot(server_version=int(connection.pg_version))  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        cursor.execute(_QUERY, [names, sql.like_escape(naming.PREFIX) + "%"])
-        rows = cursor.fetchall()
     for (
         kind,
         wanted,

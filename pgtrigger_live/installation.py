@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from pgtrigger_live import applier, conf, registry
+from pgtrigger_live import applier, catalog, conf, registry
 from pgtrigger_live.catalog import Snapshot
-from pgtrigger_live.desired import collect, is_postgres
+from pgtrigger_live.desired import allowed, collect, is_postgres
 from pgtrigger_live.planner import (
+    Desired,
     Entry,
     Plan,
     plan_install,
@@ -44,20 +45,31 @@ def _reconcile(
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
-    # Compile first: a bad declaration fails here, before the database is read or changed.
-    desired = collect(alias, _items(selectors))
+    # A bad declaration fails while compiling: after a read at most, before any change.
+    desired, snapshot = _desired_and_snapshot(alias, _items(selectors), schemas)
     tables = [d.db_table for d in desired if d.compiled is not None]
 
     def make_plan(snapshot: Snapshot) -> Plan:
         return planner(statuses(desired, snapshot), snapshot.server_version)
 
-    snapshot = applier.read(alias, tables, schemas)
     plan = make_plan(snapshot)
     for uri, reason in plan.skipped:
         logger.info("pgtrigger_live: skipped %s on %r: %s", uri, alias, reason)
     if dry_run or plan.is_empty:
         return plan
     return applier.apply(alias, tables, make_plan, schemas=schemas, seen=(snapshot, plan))
+
+
+def _desired_and_snapshot(
+    alias: str, items: list[tuple[str, type[models.Model], Trigger]], schemas: Sequence[str]
+) -> tuple[list[Desired], Snapshot]:
+    """Compile the declarations while the catalog query runs on the server."""
+    tables = [model._meta.db_table for _, model, _ in items if allowed(model, alias)]
+    if schemas:  # the search_path switch needs a transaction around the read
+        return collect(alias, items), applier.read(alias, tables, schemas)
+    with catalog.reading(connections[alias], tables) as finish:
+        desired = collect(alias, items)
+        return desired, finish()
 
 
 def _uris(selectors: Sequence[Selector]) -> set[str] | None:
@@ -161,11 +173,9 @@ def status(
 ) -> list[Entry]:
     """One Entry per trigger (and, with no URIs, per prunable trigger), from one query."""
     alias = database or DEFAULT_DB_ALIAS
-    desired = collect(alias, _items(uris))
     if not is_postgres(alias):
-        return statuses(desired, Snapshot())
-    tables = [d.db_table for d in desired if d.compiled is not None]
-    entries = statuses(desired, applier.read(alias, tables, schemas))
+        return statuses(collect(alias, _items(uris)), Snapshot())
+    entries = statuses(*_desired_and_snapshot(alias, _items(uris), schemas))
     return entries if not uris else [e for e in entries if e.status is not Status.PRUNE]
 
 

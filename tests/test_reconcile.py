@@ -347,3 +347,25 @@ def test_waiting_for_another_reconcile_gives_up_without_retrying(
         other.rollback()
         other.close()
     assert status_of(uri)[0] is Status.UNINSTALLED
+
+
+def test_bad_declaration_fails_before_any_change_and_leaves_the_connection_usable(
+    extra_trigger: AddTrigger,
+) -> None:
+    extra_trigger(
+        Plain,
+        pgtrigger.Trigger(
+            name="bad_condition",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Update,
+            condition=pgtrigger.Q(new__missing=1),
+            func="RETURN NEW;",
+        ),
+    )
+    before = catalog_state()
+    with pytest.raises(pgtrigger.DeclarationError, match="testapp.Plain:bad_condition"):
+        pgtrigger.install()
+    with pytest.raises(pgtrigger.DeclarationError, match="testapp.Plain:bad_condition"):
+        pgtrigger.status()
+    assert catalog_state() == before  # the catalog read was sent, nothing else
+    assert Plain.objects.count() == 0  # the connection (and its pipeline) is usable
