@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -225,3 +227,32 @@ def test_always_and_replica_triggers_show_as_enabled() -> None:
     assert entry.enabled is not None
     assert entry.enabled.is_enabled
     assert pgtrigger.enable("testapp.Protected:protect_delete").is_empty  # already enabled
+
+
+@pytest.fixture
+def sqlite_alias() -> Iterator[str]:
+    """A non-PostgreSQL alias, to check that nothing is attempted there."""
+    from django.db import connections
+
+    entry = copy.deepcopy(connections["default"].settings_dict)
+    entry.update(ENGINE="django.db.backends.sqlite3", NAME=":memory:", OPTIONS={})
+    connections.settings["lite"] = entry
+    try:
+        yield "lite"
+    finally:
+        with contextlib.suppress(AttributeError, KeyError):
+            connections["lite"].close()
+            del connections["lite"]
+        connections.settings.pop("lite", None)
+
+
+@pytest.mark.django_db
+def test_non_postgres_alias_is_unallowed_and_untouched(sqlite_alias: str) -> None:
+    entries = pgtrigger.status(database=sqlite_alias)
+    assert entries
+    assert {e.status for e in entries} == {Status.UNALLOWED}
+    assert pgtrigger.install(database=sqlite_alias).is_empty
+    assert pgtrigger.prunable(database=sqlite_alias) == []
+    lines = run("ls", "-d", sqlite_alias).splitlines()
+    assert "UNALLOWED N/A      testapp.Protected:protect_delete" in lines
+    run("ls", "-d", sqlite_alias, "--check")  # UNALLOWED counts as in sync
