@@ -22,14 +22,16 @@ WITH wanted AS (
     SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
 )
 SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM wanted w
   LEFT JOIN pg_class c ON c.oid = w.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
 SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description,
-       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8'))
+       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
+       t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
+                     | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -127,6 +129,7 @@ def _snapshot(
         fschema,
         fname,
         fmd5,
+        shape,
     ) in rows:
         if kind == "table":
             table = TableRef(schema, relname, int(oid)) if oid is not None else None
@@ -142,6 +145,7 @@ def _snapshot(
                     function_schema=fschema,
                     function_name=fname,
                     function_md5=fmd5,
+                    shape=shape,
                 )
             )
     return snapshot

@@ -82,4 +82,25 @@ def compile_trigger(
         execute=execute,
         body=body,
         signature=Signature(clause_hash=_clause_hash(clause), body_md5=body_md5),
+        shape=_shape(trigger),
     )
+
+
+_WHEN_BITS = {"BEFORE": 1 << 1, "AFTER": 0, "INSTEAD OF": 1 << 6}
+_EVENT_BITS = {"INSERT": 1 << 2, "DELETE": 1 << 3, "UPDATE": 1 << 4, "TRUNCATE": 1 << 5}
+
+
+def _shape(trigger: Trigger) -> int:
+    """What pg_trigger.tgtype (and the deferrable flags) must say for this declaration.
+
+    Compared with the catalog so a trigger re-created by hand with other timing, level,
+    events or deferrability is not taken for installed just because it kept our comment.
+    """
+    assert trigger.operation is not None
+    shape = 1 if trigger.level == Row else 0
+    shape |= _WHEN_BITS[str(trigger.when)]
+    for event in trigger.operation.events:
+        shape |= _EVENT_BITS[event]
+    if trigger.timing is not None:
+        shape |= 256 | (512 if str(trigger.timing) == "DEFERRED" else 0)
+    return shape

@@ -121,6 +121,8 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     wanted = compiled.signature
     if compiled.body is not None and not installed.owns_function:
         return Status.OUTDATED, "the trigger executes another function"
+    if installed.shape is not None and installed.shape != compiled.shape:
+        return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
     if signature.clause_hash != wanted.clause_hash:
         return Status.OUTDATED, "trigger definition changed"
     if signature.body_md5 != wanted.body_md5:
@@ -203,6 +205,7 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         and signature.clause_hash == compiled.signature.clause_hash
         and compiled.body is not None
         and installed.owns_function
+        and installed.shape == compiled.shape
     )
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.

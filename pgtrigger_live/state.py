@@ -88,6 +88,8 @@ class CompiledTrigger:
     #: The PL/pgSQL source stored in pg_proc.prosrc (None with a custom ``execute``).
     body: str | None
     signature: Signature
+    #: pg_trigger.tgtype, plus 256 when deferrable and 512 when initially deferred.
+    shape: int
 
     @property
     def comment(self) -> str:
@@ -116,6 +118,8 @@ class InstalledTrigger:
     function_schema: str | None
     function_name: str | None
     function_md5: str | None
+    #: The same encoding as CompiledTrigger.shape (None for tables without triggers).
+    shape: int | None = None
 
     @property
     def signature(self) -> Signature | None:

@@ -369,3 +369,23 @@ def test_bad_declaration_fails_before_any_change_and_leaves_the_connection_usabl
         pgtrigger.status()
     assert catalog_state() == before  # the catalog read was sent, nothing else
     assert Plain.objects.count() == 0  # the connection (and its pipeline) is usable
+
+
+def test_clause_altered_by_hand_is_outdated_and_repaired(extra_trigger: AddTrigger) -> None:
+    trigger = bump("altered")
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    with connection.cursor() as cursor:  # same function, same comment, other events
+        cursor.execute(
+            f'CREATE OR REPLACE TRIGGER "{pgid}" BEFORE UPDATE ON testapp_plain '
+            f'FOR EACH ROW EXECUTE FUNCTION "{pgid}"()'
+        )
+    assert catalog_state()[pgid]["comment"].startswith("pgtrigger_live:")
+    entry = pgtrigger.status(uri)[0]
+    assert entry.status is Status.OUTDATED
+    assert "altered in the database" in entry.reason
+    pgtrigger.install(uri)
+    assert status_of(uri)[0] is Status.INSTALLED
+    assert Plain.objects.create(value=1).pk is not None
+    assert Plain.objects.get().value == 2  # fires on INSERT again
