@@ -27,11 +27,8 @@ from pgtrigger_live.triggers import Trigger
 logger = logging.getLogger("pgtrigger_live")
 
 Selector = str | type[models.Model]
-_Planner = Callable[[list[Entry], int], Plan]
-
-
-def _items(selectors: Sequence[Selector]) -> list[tuple[str, type[models.Model], Trigger]]:
-    return registry.select(*selectors)
+#: (entries, the selected URIs or None for "everything", server version) -> Plan
+_Planner = Callable[[list[Entry], "set[str] | None", int], Plan]
 
 
 def _reconcile(
@@ -45,12 +42,14 @@ def _reconcile(
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
+    items = registry.select(*selectors)  # unknown URIs fail here, before anything is sent
+    selected = {uri for uri, _, _ in items} if selectors else None
     # A bad declaration fails while compiling: after a read at most, before any change.
-    desired, snapshot = _desired_and_snapshot(alias, _items(selectors), schemas)
+    desired, snapshot = _desired_and_snapshot(alias, items, schemas)
     tables = [d.db_table for d in desired if d.compiled is not None]
 
     def make_plan(snapshot: Snapshot) -> Plan:
-        return planner(statuses(desired, snapshot), snapshot.server_version)
+        return planner(statuses(desired, snapshot), selected, snapshot.server_version)
 
     plan = make_plan(snapshot)
     for uri, reason in plan.skipped:
@@ -72,10 +71,6 @@ def _desired_and_snapshot(
         return desired, finish()
 
 
-def _uris(selectors: Sequence[Selector]) -> set[str] | None:
-    return {uri for uri, _, _ in _items(selectors)} if selectors else None
-
-
 def install(
     *uris: Selector,
     database: str | None = None,
@@ -87,13 +82,12 @@ def install(
     Returns the plan that ran (or would run, with ``dry_run``). Triggers already in sync
     are not touched: no DDL and no table lock when nothing changed.
     """
-    selected = _uris(uris)
-    prune = selected is None and conf.prune_on_install()
+    prune = not uris and conf.prune_on_install()
     return _reconcile(
         uris,
         database,
         schemas,
-        lambda entries, version: plan_install(
+        lambda entries, selected, version: plan_install(
             entries, selected, prune=prune, server_version=version
         ),
         dry_run=dry_run,
@@ -107,13 +101,12 @@ def uninstall(
     dry_run: bool = False,
 ) -> Plan:
     """Drop triggers and their functions; with no URIs also prune."""
-    selected = _uris(uris)
-    prune = selected is None and conf.prune_on_install()
+    prune = not uris and conf.prune_on_install()
     return _reconcile(
         uris,
         database,
         schemas,
-        lambda entries, _: plan_uninstall(entries, selected, prune=prune),
+        lambda entries, selected, _: plan_uninstall(entries, selected, prune=prune),
         dry_run=dry_run,
     )
 
@@ -125,12 +118,11 @@ def _set_enabled(
     enabled: bool,
     dry_run: bool,
 ) -> Plan:
-    selected = _uris(uris)
     return _reconcile(
         uris,
         database,
         schemas,
-        lambda entries, _: plan_set_enabled(entries, selected, enabled=enabled),
+        lambda entries, selected, _: plan_set_enabled(entries, selected, enabled=enabled),
         dry_run=dry_run,
     )
 
@@ -163,7 +155,7 @@ def prune(
         (),
         database,
         schemas,
-        lambda entries, _: Plan(tuple(plan_prune(entries))),
+        lambda entries, _, __: Plan(tuple(plan_prune(entries))),
         dry_run=dry_run,
     )
 
@@ -174,8 +166,8 @@ def status(
     """One Entry per trigger (and, with no URIs, per prunable trigger), from one query."""
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
-        return statuses(collect(alias, _items(uris)), Snapshot())
-    entries = statuses(*_desired_and_snapshot(alias, _items(uris), schemas))
+        return statuses(collect(alias, registry.select(*uris)), Snapshot())
+    entries = statuses(*_desired_and_snapshot(alias, registry.select(*uris), schemas))
     return entries if not uris else [e for e in entries if e.status is not Status.PRUNE]
 
 
