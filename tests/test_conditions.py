@@ -358,7 +358,9 @@ def test_column_comparison_fast_path_matches_the_lookup_classes(lookup: str) -> 
             continue
         qc = _QCompiler(model, connection)
         for field in model._meta.local_concrete_fields:
-            fast = qc._leaf(f"old__{field.name}__{lookup}", pgtrigger.F(f"new__{field.name}"), False)
+            fast = qc._leaf(
+                f"old__{field.name}__{lookup}", pgtrigger.F(f"new__{field.name}"), False
+            )
             slow = qc._sql(lookup_class(OldNewColumn("OLD", field), OldNewColumn("NEW", field)))
             assert fast == slow, (model, field)
             checked += 1

@@ -44,6 +44,7 @@ from pgtrigger_live.runtime import (
     local_sql,
     schema,
     set_local,
+    sqltext,
 )
 from pgtrigger_live.runtime import state as runtime_state
 from pgtrigger_live.runtime.sqltext import (
@@ -937,6 +938,17 @@ def test_both_test_databases_exist() -> None:
 )
 def test_classify(statement: str, kind: Kind) -> None:
     assert classify(statement) is kind
+    assert classify(statement) is kind  # again, from the cache
+
+
+def test_classify_cache_is_bounded() -> None:
+    """Texts with inlined values must not grow the cache without limit."""
+    for i in range(sqltext._KINDS_MAX + 10):
+        assert classify(f"UPDATE t SET a = {i}") is Kind.WRITE
+    assert len(sqltext._KINDS) <= sqltext._KINDS_MAX
+    long_text = "SELECT 1" + " " * sqltext._KIND_TEXT_MAX
+    assert classify(long_text) is Kind.READ
+    assert long_text not in sqltext._KINDS
 
 
 def test_savepoint_statements() -> None:

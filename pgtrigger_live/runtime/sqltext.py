@@ -71,8 +71,27 @@ def _writes(sql: str) -> bool:
     return False
 
 
+#: classify() results by statement text. Applications send a bounded set of distinct texts
+#: (the ORM's parameters are not in them), so the regular expressions run once per text.
+#: Long texts are not kept (they are usually one-off, with values inlined).
+_KINDS: dict[str, Kind] = {}
+_KINDS_MAX = 2048
+_KIND_TEXT_MAX = 4096
+
+
 def classify(sql: str) -> Kind:
     """Classify one statement by its leading keyword (the first statement if there are many)."""
+    kind = _KINDS.get(sql)
+    if kind is None:
+        kind = _classify(sql)
+        if len(sql) <= _KIND_TEXT_MAX:
+            if len(_KINDS) >= _KINDS_MAX:
+                _KINDS.clear()  # texts with inlined values: start over rather than grow
+            _KINDS[sql] = kind
+    return kind
+
+
+def _classify(sql: str) -> Kind:
     match = _LEAD.match(sql)
     if match is None:
         return Kind.READ

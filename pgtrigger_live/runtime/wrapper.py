@@ -41,9 +41,6 @@ IDLE, ACTIVE, INTRANS, INERROR = 0, 1, 2, 3
 
 Execute = Callable[[Any, Any, bool, dict[str, Any]], Any]
 _NOT_SYNCED = object()
-#: First three letters of SAVEPOINT, RELEASE and ROLLBACK (TO), which the wrapper follows, and
-#: of a leading comment or parenthesis, which could hide one: never on the fast path.
-_FOLLOWED_HEADS = frozenset({"SAV", "REL", "ROL"})
 _UNKNOWN = "\x00unknown"  # a value no setting can hold (NUL): "differs from anything"
 
 # The driver is looked up on first use, not at import: importing pgtrigger_live must work
@@ -78,13 +75,21 @@ def _can_prefix(raw_cursor: Any, params: Any, many: bool) -> bool:
     the extended protocol, one statement per message, and so does its executemany (a
     pipeline). Named (server-side) cursors wrap the query in DECLARE: never touched.
     """
-    if getattr(raw_cursor, "name", None):
-        return False
     if not _PSYCOPG3:
-        return True
+        return raw_cursor.name is None
     if many:
         return False
-    return params is None or (_CLIENT_CURSOR is not None and isinstance(raw_cursor, _CLIENT_CURSOR))
+    kind = type(raw_cursor)
+    client = _CLIENT_CURSOR_TYPES.get(kind)
+    if client is None:
+        client = _CLIENT_CURSOR_TYPES[kind] = _CLIENT_CURSOR is not None and issubclass(
+            kind, _CLIENT_CURSOR
+        )
+    return client or (params is None and not getattr(raw_cursor, "name", None))
+
+
+#: psycopg 3 cursor class -> whether it interpolates client-side (a ClientCursor).
+_CLIENT_CURSOR_TYPES: dict[type[Any], bool] = {}
 
 
 def _text(sql: Any, raw_cursor: Any) -> str:
@@ -99,12 +104,8 @@ def _text(sql: Any, raw_cursor: Any) -> str:
     return str(sql)
 
 
-def _prefixed(prefix: str, sql: Any, params: Any) -> Any:
-    """``prefix + sql`` for str, bytes and Composable, never adding or moving a parameter."""
-    if params is not None and "%" in prefix:
-        prefix = prefix.replace("%", "%%")  # the driver will interpolate this message
-    if isinstance(sql, str):
-        return prefix + sql
+def _prefixed(prefix: str, sql: Any) -> Any:
+    """``prefix + sql`` for bytes and Composable, never adding or moving a parameter."""
     if isinstance(sql, bytes | bytearray | memoryview):
         return prefix.encode() + bytes(sql)
     module = sys.modules[type(sql).__module__]  # psycopg.sql or psycopg2.sql
@@ -153,16 +154,19 @@ class ConnectionRuntime:
         state = CURRENT.get()
         if state is EMPTY and not self.txn:
             return execute(sql, params, many, context)
-        if (
-            self.synced is state.aliases.get(self.alias)
-            and type(sql) is str
-            and (head := sql.lstrip()[:3].upper()) not in _FOLLOWED_HEADS
-            and head[:1] not in ("/", "-", "(")
-            and _status(context["connection"].connection) == INTRANS
-        ):
-            # The open transaction already holds exactly what this context wants: nothing
-            # to send, whatever the statement (only savepoints need following).
-            return execute(sql, params, many, context)
+        # The two common cases inside a block are handled here with as little work as
+        # possible (every statement of the block pays for it): a plain-text statement in
+        # autocommit, and one in a transaction that already holds what this context wants.
+        # Everything else, and every first sight of a transaction, goes through _apply.
+        if type(sql) is str:
+            alias_state = state.aliases.get(self.alias)
+            raw = context["connection"].connection
+            status = raw.pgconn.transaction_status if _PSYCOPG3 else raw.get_transaction_status()
+            if status == INTRANS:
+                if self.synced is alias_state and sqltext.classify(sql) is not Kind.TRANSACTION:
+                    return execute(sql, params, many, context)
+            elif status == IDLE and raw.autocommit and not self.txn and not self.savepoints:
+                return self._autocommit(alias_state, execute, sql, params, many, context)
         return self._apply(state, execute, sql, params, many, context)
 
     def _apply(
@@ -205,11 +209,15 @@ class ConnectionRuntime:
         many: bool,
         context: dict[str, Any],
     ) -> Any:
-        """A statement that is its own transaction: the settings go in the same message."""
+        """A statement that is its own transaction: the settings go in the same message.
+
+        Every statement of a block in autocommit comes here: kept to a few dictionary
+        lookups (the statement's kind is cached by text) besides the driver's own work.
+        """
         if alias_state is None:
             return execute(sql, params, many, context)
         raw_cursor = context["cursor"].cursor
-        kind = sqltext.classify(_text(sql, raw_cursor))
+        kind = sqltext.classify(sql if type(sql) is str else _text(sql, raw_cursor))
         if kind is Kind.WRITE:
             prefix = alias_state.write_prefix
         elif kind is Kind.READ:
@@ -218,13 +226,19 @@ class ConnectionRuntime:
             return execute(sql, params, many, context)
         if not prefix:
             return execute(sql, params, many, context)
-        if _can_prefix(raw_cursor, params, many):
-            result = execute(_prefixed(prefix, sql, params), params, many, context)
-            if _PSYCOPG3:
-                raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
-            return result
-        connection: BaseDatabaseWrapper = context["connection"]
-        return self._in_short_transaction(connection, prefix, execute, sql, params, many, context)
+        if not _can_prefix(raw_cursor, params, many):
+            connection: BaseDatabaseWrapper = context["connection"]
+            return self._in_short_transaction(
+                connection, prefix, execute, sql, params, many, context
+            )
+        if params is not None and "%" in prefix:
+            prefix = prefix.replace("%", "%%")  # the driver will interpolate this message
+        result = execute(
+            prefix + sql if type(sql) is str else _prefixed(prefix, sql), params, many, context
+        )
+        if _PSYCOPG3:
+            raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
+        return result
 
     def _wanted(
         self, alias_state: AliasState | None, kind: Kind, *, force: bool = False
