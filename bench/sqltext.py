@@ -16,10 +16,12 @@ _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.DOTAL
 _WORD = re.compile(r"[A-Za-z_]+")
 
 #: First words that make a statement DDL.
-DDL_VERBS = frozenset({"CREATE", "DROP", "ALTER", "COMMENT", "TRUNCATE", "GRANT", "REVOKE"})
+#: DO: pgtrigger_live signs triggers with a DO block that runs COMMENT ON TRIGGER.
+DDL_VERBS = frozenset({"CREATE", "DROP", "ALTER", "COMMENT", "DO", "TRUNCATE", "GRANT", "REVOKE"})
 #: Statement kinds that lock the table the trigger is on (CREATE TRIGGER: SHARE ROW
 #: EXCLUSIVE, DROP TRIGGER and ALTER TABLE ... TRIGGER: ACCESS EXCLUSIVE or SHARE ROW
-#: EXCLUSIVE, COMMENT ON TRIGGER: SHARE UPDATE EXCLUSIVE, LOCK: as requested).
+#: EXCLUSIVE, LOCK: as requested). COMMENT ON TRIGGER takes ACCESS SHARE only (checked in
+#: pg_locks), which blocks no reader or writer: not counted.
 TABLE_LOCK_KINDS = frozenset(
     {
         "CREATE TRIGGER",
@@ -27,7 +29,6 @@ TABLE_LOCK_KINDS = frozenset(
         "CREATE CONSTRAINT TRIGGER",
         "DROP TRIGGER",
         "ALTER TABLE",
-        "COMMENT ON TRIGGER",
         "LOCK TABLE",
     }
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
+from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
 from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
 
 if TYPE_CHECKING:
@@ -17,12 +18,12 @@ if TYPE_CHECKING:
 # queries). Triggers are read for those tables plus every table visible on the search_path,
 # so prune sees what the application sees and never reaches into other tenants' schemas.
 # Partition clones (tgparentid <> 0) and internal triggers are never ours.
-_QUERY = """
+_QUERY = f"""
 WITH wanted AS (
     SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
 )
 SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM wanted w
   LEFT JOIN pg_class c ON c.oid = w.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -31,7 +32,8 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description,
        t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
-                     | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END
+                     | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
+       {DEFINITION_FINGERPRINT}
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -130,6 +132,7 @@ def _snapshot(
         fname,
         fmd5,
         shape,
+        definition,
     ) in rows:
         if kind == "table":
             table = TableRef(schema, relname, int(oid)) if oid is not None else None
@@ -146,6 +149,7 @@ def _snapshot(
                     function_name=fname,
                     function_md5=fmd5,
                     shape=shape,
+                    definition=definition,
                 )
             )
     return snapshot

@@ -38,11 +38,34 @@ def create_trigger(trigger: CompiledTrigger, table: TableRef, *, replace: bool) 
     return " ".join(p for p in parts if p)
 
 
+#: The server's fingerprint of one trigger (``t``: its pg_trigger row): everything the
+#: catalog query cannot compare with the code directly, i.e. the WHEN condition (as the
+#: server stored it), the UPDATE OF columns, the transition table names and the arguments.
+#: Recorded in the comment when the trigger is (re)installed, read by the catalog query:
+#: a difference means the trigger was altered in the database. hashtextextended is the
+#: hash of hash partitioning, stable across platforms and upgrades.
+DEFINITION_FINGERPRINT = (
+    "hashtextextended(coalesce(t.tgqual::text, '') || '|' || t.tgattr::text || '|' "
+    "|| coalesce(t.tgoldtable::text, '') || '|' || coalesce(t.tgnewtable::text, '') "
+    "|| '|' || encode(t.tgargs, 'hex'), 0)::text"
+)
+
+
 def comment(trigger: CompiledTrigger, table: TableRef) -> str:
-    return (
-        f"COMMENT ON TRIGGER {sql.quote_ident(trigger.pgid)} ON "
-        f"{sql.qualified(table.schema, table.name)} IS {sql.quote_literal(trigger.comment)}"
+    """Sign the trigger: the code's signature plus the server's fingerprint of the trigger.
+
+    COMMENT takes a literal only, so the fingerprint is read and the comment written by one
+    DO block; every value in it is a quoted literal.
+    """
+    pgid = sql.quote_literal(trigger.pgid)
+    body = (
+        "BEGIN EXECUTE format('COMMENT ON TRIGGER %I ON %I.%I IS %L', "
+        f"{pgid}, {sql.quote_literal(table.schema)}, {sql.quote_literal(table.name)}, "
+        f"{sql.quote_literal(trigger.comment + ':')} || (SELECT {DEFINITION_FINGERPRINT} "
+        f"FROM pg_catalog.pg_trigger t WHERE t.tgrelid = {int(table.oid)}::oid "
+        f"AND t.tgname = {pgid})); END"
     )
+    return f"DO {sql.dollar_quote(body)}"
 
 
 def drop_trigger(pgid: str, table: TableRef) -> str:

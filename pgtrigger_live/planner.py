@@ -123,6 +123,11 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
         return Status.OUTDATED, "the trigger executes another function"
     if installed.shape is not None and installed.shape != compiled.shape:
         return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
+    if signature.definition is not None and installed.definition != signature.definition:
+        return Status.OUTDATED, (
+            "the trigger was altered in the database "
+            "(condition, UPDATE OF columns, transition tables or arguments)"
+        )
     if signature.clause_hash != wanted.clause_hash:
         return Status.OUTDATED, "trigger definition changed"
     if signature.body_md5 != wanted.body_md5:
@@ -206,6 +211,9 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         and compiled.body is not None
         and installed.owns_function
         and installed.shape == compiled.shape
+        # The comment is re-signed from the trigger as it is: only when it is known intact.
+        and signature.definition is not None
+        and installed.definition == signature.definition
     )
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.

@@ -43,13 +43,22 @@ class Enabled(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """What a trigger's comment records: hash of the trigger clause, md5 of the body."""
+    """What a trigger's comment records: hash of the trigger clause, md5 of the body, and the
+    server's fingerprint of the trigger as created (see ``ddl.DEFINITION_FINGERPRINT``).
+
+    The first three parts are computed from the code; the fingerprint is appended by the
+    server when the comment is written, so a later hand change of the WHEN condition, the
+    UPDATE OF columns or the transition tables shows as a different fingerprint. Comments
+    written before the fingerprint existed have none (``definition`` is None).
+    """
 
     clause_hash: str
     body_md5: str
     version: int = HASH_VERSION
+    definition: str | None = None
 
     def render(self) -> str:
+        """The comment without the fingerprint: the part the code determines."""
         return f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"
 
     @classmethod
@@ -58,9 +67,10 @@ class Signature:
         if not comment or not comment.startswith(COMMENT_PREFIX + ":"):
             return None
         parts = comment.split(":")
-        if len(parts) != 4 or not parts[1].isdigit():
+        if len(parts) not in (4, 5) or not parts[1].isdigit():
             return None
-        return cls(clause_hash=parts[2], body_md5=parts[3], version=int(parts[1]))
+        definition = parts[4] if len(parts) == 5 else None
+        return cls(parts[2], parts[3], int(parts[1]), definition)
 
 
 def is_legacy_comment(comment: str | None) -> bool:
@@ -120,6 +130,8 @@ class InstalledTrigger:
     function_md5: str | None
     #: The same encoding as CompiledTrigger.shape (None for tables without triggers).
     shape: int | None = None
+    #: The server's fingerprint of the trigger as it is now (ddl.DEFINITION_FINGERPRINT).
+    definition: str | None = None
 
     @property
     def signature(self) -> Signature | None:

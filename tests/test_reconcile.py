@@ -17,7 +17,7 @@ from tests.testapp.models import Plain, Protected
 pytestmark = pytest.mark.django_db(databases=["default", "other"])
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
-DDL = ("CREATE", "DROP", "ALTER", "COMMENT")
+DDL = ("CREATE", "DROP", "ALTER", "COMMENT", "DO")
 
 
 def bump(
@@ -389,3 +389,75 @@ def test_clause_altered_by_hand_is_outdated_and_repaired(extra_trigger: AddTrigg
     assert status_of(uri)[0] is Status.INSTALLED
     assert Plain.objects.create(value=1).pk is not None
     assert Plain.objects.get().value == 2  # fires on INSERT again
+
+
+@pytest.mark.parametrize(
+    ("declared", "by_hand"),
+    [
+        # Same timing, level and events: only the WHEN condition differs.
+        (
+            {"operation": pgtrigger.Insert, "condition": pgtrigger.Q(new__value=1)},
+            "BEFORE INSERT ON testapp_plain FOR EACH ROW WHEN (NEW.value = 2)",
+        ),
+        (
+            {"operation": pgtrigger.Insert, "condition": pgtrigger.Q(new__value=1)},
+            "BEFORE INSERT ON testapp_plain FOR EACH ROW",
+        ),
+        # Only the UPDATE OF column list differs.
+        (
+            {"operation": pgtrigger.UpdateOf("value")},
+            "BEFORE UPDATE OF label ON testapp_plain FOR EACH ROW",
+        ),
+    ],
+    ids=["other-condition", "condition-dropped", "other-update-of"],
+)
+def test_definition_altered_by_hand_is_outdated_and_repaired(
+    extra_trigger: AddTrigger, declared: dict[str, object], by_hand: str
+) -> None:
+    trigger = pgtrigger.Trigger(
+        name="fingerprinted",
+        when=pgtrigger.Before,
+        func="NEW.value := NEW.value + 10; RETURN NEW;",
+        **declared,  # type: ignore[arg-type]
+    )
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    signed = catalog_state()[pgid]["comment"]
+    assert len(signed.split(":")) == 5  # the server's fingerprint is part of the signature
+    assert pgtrigger.install(uri).actions == ()  # and it matches: nothing to do
+
+    with connection.cursor() as cursor:  # the comment survives CREATE OR REPLACE TRIGGER
+        cursor.execute(f'CREATE OR REPLACE TRIGGER "{pgid}" {by_hand} EXECUTE FUNCTION "{pgid}"()')
+    assert catalog_state()[pgid]["comment"] == signed
+    entry = pgtrigger.status(uri)[0]
+    assert entry.status is Status.OUTDATED
+    assert "condition, UPDATE OF columns" in entry.reason
+
+    pgtrigger.install(uri)
+    assert status_of(uri)[0] is Status.INSTALLED
+    assert catalog_state()[pgid]["comment"] == signed  # the same definition as before
+    row = Plain.objects.create(value=1)
+    row.refresh_from_db()
+    if "condition" in declared:
+        assert row.value == 11  # WHEN (NEW.value = 1) holds again
+        assert Plain.objects.create(value=2).value == 2
+        assert Plain.objects.get(value__in=[2, 12]).value == 2  # and does not fire for 2
+    else:
+        Plain.objects.filter(pk=row.pk).update(label="x")
+        assert Plain.objects.get(pk=row.pk).value == 1  # UPDATE OF value only, not label
+        Plain.objects.filter(pk=row.pk).update(value=5)
+        assert Plain.objects.get(pk=row.pk).value == 15
+
+
+def test_signature_without_fingerprint_is_still_up_to_date(extra_trigger: AddTrigger) -> None:
+    """Comments written before the fingerprint existed are not flagged (nothing to compare)."""
+    trigger = bump("unfingerprinted")
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    four_parts = catalog_state()[pgid]["comment"].rsplit(":", 1)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON TRIGGER \"{pgid}\" ON testapp_plain IS '{four_parts}'")
+    assert status_of(uri)[0] is Status.INSTALLED
+    assert pgtrigger.install(uri).actions == ()
