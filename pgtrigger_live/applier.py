@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connections, transaction
 
-from pgtrigger_live import catalog, conf, sql
+from pgtrigger_live import catalog, conf, ddl, sql
 from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
 from pgtrigger_live.planner import Plan
@@ -161,8 +161,13 @@ def _run(alias: str, plan: Plan, batch: int) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(actions), batch):
             chunk = actions[start : start + batch]
-            # The statements carry no parameters, so several can share one round trip.
-            text = ";\n".join(s for action in chunk for s in action.statements)
+            # The statements carry no parameters, so several can share one round trip; the
+            # triggers of the batch are signed by one statement at its end.
+            statements = [s for action in chunk for s in action.statements]
+            signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
+            if signed:
+                statements.append(ddl.sign(signed))
+            text = ";\n".join(statements)
             try:
                 cursor.execute(text)
             except DatabaseError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pgtrigger_live import sql
 from pgtrigger_live.state import CompiledTrigger, Enabled, InstalledTrigger, TableRef
 
@@ -51,19 +53,29 @@ DEFINITION_FINGERPRINT = (
 )
 
 
-def comment(trigger: CompiledTrigger, table: TableRef) -> str:
-    """Sign the trigger: the code's signature plus the server's fingerprint of the trigger.
+def sign(triggers: Sequence[tuple[TableRef, str, str]]) -> str:
+    """Sign triggers: ``(table, pgid, signature)`` -> comment ``signature:<fingerprint>``.
 
-    COMMENT takes a literal only, so the fingerprint is read and the comment written by one
-    DO block; every value in it is a quoted literal.
+    COMMENT takes a literal only, so one DO block reads every fingerprint and writes every
+    comment (one block per batch: a block per trigger costs several times more). Every value
+    in it is a quoted literal; a trigger that is not there raises, rolling the batch back.
     """
-    pgid = sql.quote_literal(trigger.pgid)
+    rows = ", ".join(
+        f"({int(table.oid)}::oid, {sql.quote_literal(pgid)}, {sql.quote_literal(signature)})"
+        for table, pgid, signature in triggers
+    )
     body = (
-        "BEGIN EXECUTE format('COMMENT ON TRIGGER %I ON %I.%I IS %L', "
-        f"{pgid}, {sql.quote_literal(table.schema)}, {sql.quote_literal(table.name)}, "
-        f"{sql.quote_literal(trigger.comment + ':')} || (SELECT {DEFINITION_FINGERPRINT} "
-        f"FROM pg_catalog.pg_trigger t WHERE t.tgrelid = {int(table.oid)}::oid "
-        f"AND t.tgname = {pgid})); END"
+        "DECLARE r record; signed int := 0; BEGIN "
+        "FOR r IN SELECT s.sig || ':' || "
+        f"{DEFINITION_FINGERPRINT} AS sig, t.tgname, n.nspname, c.relname "
+        f"FROM (VALUES {rows}) AS s(relid, name, sig) "
+        "JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid AND t.tgname = s.name "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace LOOP "
+        "EXECUTE format('COMMENT ON TRIGGER %I ON %I.%I IS %L', "
+        "r.tgname, r.nspname, r.relname, r.sig); signed := signed + 1; END LOOP; "
+        f"IF signed <> {len(triggers)} THEN RAISE EXCEPTION "
+        f"'pgtrigger_live: % of {len(triggers)} triggers found to sign', signed; END IF; END"
     )
     return f"DO {sql.dollar_quote(body)}"
 

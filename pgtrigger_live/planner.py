@@ -77,6 +77,16 @@ class Action:
     table: TableRef
     reason: str
     statements: tuple[str, ...]
+    #: The code's signature to comment the trigger with once ``statements`` ran (None: the
+    #: action leaves no trigger to sign). The applier signs a whole batch with one statement.
+    signature: str | None = None
+
+    @property
+    def sql(self) -> tuple[str, ...]:
+        """Every statement this action sends, signing included (as when run alone)."""
+        if self.signature is None:
+            return self.statements
+        return (*self.statements, ddl.sign([(self.table, self.pgid, self.signature)]))
 
     def describe(self) -> str:
         return f"{self.kind:<8} {self.uri} on {self.table.schema}.{self.table.name}: {self.reason}"
@@ -95,14 +105,14 @@ class Plan:
 
     @property
     def statements(self) -> list[str]:
-        return [s for a in self.actions for s in a.statements]
+        return [s for a in self.actions for s in a.sql]
 
     def describe(self, *, sql: bool = False) -> list[str]:
         lines: list[str] = []
         for action in self.actions:
             lines.append(action.describe())
             if sql:
-                lines.extend(f"    {s};" for s in action.statements)
+                lines.extend(f"    {s};" for s in action.sql)
         lines.extend(f"skip     {uri}: {reason}" for uri, reason in self.skipped)
         return lines
 
@@ -199,9 +209,14 @@ def _install_action(entry: Entry, server_version: int) -> Action:
     body = [ddl.create_function(compiled, table)] if compiled.body is not None else []
     if installed is None:
         statements = [*body, ddl.create_trigger(compiled, table, replace=False)]
-        statements.append(ddl.comment(compiled, table))
         return Action(
-            ActionKind.CREATE, entry.uri, entry.pgid, table, entry.reason, tuple(statements)
+            ActionKind.CREATE,
+            entry.uri,
+            entry.pgid,
+            table,
+            entry.reason,
+            tuple(statements),
+            compiled.comment,
         )
     signature = installed.signature
     only_body = (
@@ -217,7 +232,7 @@ def _install_action(entry: Entry, server_version: int) -> Action:
     )
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
-        statements = [*body, ddl.comment(compiled, table)]
+        statements = body
     elif (
         compiled.constraint
         or installed.is_constraint
@@ -228,19 +243,25 @@ def _install_action(entry: Entry, server_version: int) -> Action:
             ddl.drop_trigger(entry.pgid, table),
             *body,
             ddl.create_trigger(compiled, table, replace=False),
-            ddl.comment(compiled, table),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
     else:
         statements = [
             *body,
             ddl.create_trigger(compiled, table, replace=True),
-            ddl.comment(compiled, table),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
     if compiled.body is None and installed.owns_function and installed.function_schema:
         statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
-    return Action(ActionKind.REPLACE, entry.uri, entry.pgid, table, entry.reason, tuple(statements))
+    return Action(
+        ActionKind.REPLACE,
+        entry.uri,
+        entry.pgid,
+        table,
+        entry.reason,
+        tuple(statements),
+        compiled.comment,
+    )
 
 
 def _drop_action(entry: Entry, reason: str) -> Action:

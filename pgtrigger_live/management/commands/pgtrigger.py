@@ -132,7 +132,7 @@ class Command(BaseCommand):
                                 "pgid": a.pgid,
                                 "table": f"{a.table.schema}.{a.table.name}",
                                 "reason": a.reason,
-                                "sql": list(a.statements),
+                                "sql": list(a.sql),
                             }
                             for a in plan.actions
                         ],
