@@ -50,4 +50,6 @@ def test_demo_command(sample_database_url: str) -> None:
     assert "inside ignore(): deleted, accounts left: 0" in out
     assert "right after the block, delete again: refused by the database" in out
     assert "hard-deleted inactive customers, left: 0" in out
+    assert "shop.Product:count_price_changes: OUTDATED (the trigger was altered" in out
+    assert "install repaired 1 trigger(s)" in out
     assert "was NOT refused" not in out

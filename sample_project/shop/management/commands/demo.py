@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 import pgtrigger_live as pgtrigger
 from shop.models import Account, Customer, Order, Product, ProtectedGroup
@@ -85,6 +85,19 @@ class Command(BaseCommand):
         with pgtrigger.ignore(Customer):  # every trigger of a model: a real (hard) delete
             Customer.objects.filter(is_active=False).delete()
         self.stdout.write(f"hard-deleted inactive customers, left: {Customer.objects.count()}")
+
+        self.section("Drift: someone re-creates a trigger by hand with another condition")
+        uri = "shop.Product:count_price_changes"
+        pgid = pgtrigger.registered(uri)[0][1].get_pgid(Product)
+        with connection.cursor() as cursor:  # keeps our comment, changes the WHEN clause
+            cursor.execute(
+                f'CREATE OR REPLACE TRIGGER "{pgid}" BEFORE UPDATE ON shop_product '
+                f'FOR EACH ROW EXECUTE FUNCTION "{pgid}"()'
+            )
+        (entry,) = pgtrigger.status(uri)
+        self.stdout.write(f"{uri}: {entry.status} ({entry.reason})")
+        plan = pgtrigger.install(uri)
+        self.stdout.write(f"install repaired {len(plan.actions)} trigger(s)")
 
         self.section("pgtrigger ls")
         call_command("pgtrigger", "ls", stdout=self.stdout)
