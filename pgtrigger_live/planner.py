@@ -207,17 +207,15 @@ def _install_action(entry: Entry, server_version: int) -> Action:
     assert compiled is not None
     assert table is not None
     body = [ddl.create_function(compiled, table)] if compiled.body is not None else []
-    if installed is None:
-        statements = [*body, ddl.create_trigger(compiled, table, replace=False)]
+
+    def signed(kind: ActionKind, statements: list[str]) -> Action:
         return Action(
-            ActionKind.CREATE,
-            entry.uri,
-            entry.pgid,
-            table,
-            entry.reason,
-            tuple(statements),
-            compiled.comment,
+            kind, entry.uri, entry.pgid, table, entry.reason, tuple(statements), compiled.comment
         )
+
+    if installed is None:
+        created = ddl.create_trigger(compiled, table, replace=False)
+        return signed(ActionKind.CREATE, [*body, created])
     signature = installed.signature
     only_body = (
         signature is not None
@@ -253,15 +251,7 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         ]
     if compiled.body is None and installed.owns_function and installed.function_schema:
         statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
-    return Action(
-        ActionKind.REPLACE,
-        entry.uri,
-        entry.pgid,
-        table,
-        entry.reason,
-        tuple(statements),
-        compiled.comment,
-    )
+    return signed(ActionKind.REPLACE, statements)
 
 
 def _drop_action(entry: Entry, reason: str) -> Action:
