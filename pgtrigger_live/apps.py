@@ -1,4 +1,4 @@
-"""The app config: registers ``Meta.triggers``, the system checks, the post_migrate hook, the
+"""The app config: registers ``Meta.triggers``, the system checks, the migrate hooks, the
 runtime's execute wrapper (see pgtrigger_live/runtime/wrapper.py) and the typed-error
 translation."""
 
@@ -8,7 +8,7 @@ from django.apps import AppConfig, apps
 from django.core import checks
 from django.db import connections
 from django.db.backends.signals import connection_created
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 from pgtrigger_live import conf, registry
 
@@ -20,7 +20,7 @@ class PgTriggerLiveConfig(AppConfig):
 
     def ready(self) -> None:
         from pgtrigger_live import checks as trigger_checks
-        from pgtrigger_live.installation import on_post_migrate
+        from pgtrigger_live.installation import on_post_migrate, on_pre_migrate
 
         if conf.model_meta():
             register_meta_triggers()
@@ -28,6 +28,8 @@ class PgTriggerLiveConfig(AppConfig):
         checks.register(trigger_checks.check_inherited_meta)
         # No sender filter: the handler acts once, on the last app (see on_post_migrate).
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")
+        pre_migrate.connect(on_pre_migrate, dispatch_uid="pgtrigger_live.pre_migrate")
+        checks.register(trigger_checks.check_settings)
         install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
         from pgtrigger_live import errors

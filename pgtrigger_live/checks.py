@@ -4,6 +4,7 @@ IDs are stable so they can be silenced (SILENCED_SYSTEM_CHECKS) and asserted in 
 
 * ``pgtrigger_live.E001`` a trigger does not compile for its model (bad field, bad combination).
 * ``pgtrigger_live.W001`` a model's own ``Meta`` drops triggers its abstract parent declares.
+* ``pgtrigger_live.E002`` ``PGTRIGGER_LIVE_PRE_MIGRATE`` is unknown or cannot work as set.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from pgtrigger_live import registry
+from pgtrigger_live import conf, registry
 from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.desired import allowed
 from pgtrigger_live.exceptions import DeclarationError
@@ -67,3 +68,26 @@ def check_inherited_meta(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                     )
                 )
     return messages
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Settings whose combination cannot work: reported before any migrate runs."""
+    policy = conf.pre_migrate()
+    if policy not in conf.PRE_MIGRATE_POLICIES:
+        allowed_values = ", ".join(repr(p) for p in conf.PRE_MIGRATE_POLICIES)
+        return [
+            Error(
+                f"PGTRIGGER_LIVE_PRE_MIGRATE is {policy!r}; expected one of {allowed_values}.",
+                id="pgtrigger_live.E002",
+            )
+        ]
+    if policy == "drop" and not conf.install_on_migrate():
+        return [
+            Error(
+                'PGTRIGGER_LIVE_PRE_MIGRATE = "drop" needs PGTRIGGER_LIVE_INSTALL_ON_MIGRATE: '
+                "the triggers it drops before migrating are re-created after it.",
+                hint='Set PGTRIGGER_LIVE_INSTALL_ON_MIGRATE = True or PRE_MIGRATE = "keep".',
+                id="pgtrigger_live.E002",
+            )
+        ]
+    return []

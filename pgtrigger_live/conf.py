@@ -47,3 +47,18 @@ def lock_retries() -> int:
 def reconcile_wait_ms() -> int:
     """How long to wait for another process that is reconciling the same database."""
     return int(_get("PGTRIGGER_LIVE_RECONCILE_WAIT_MS", None, 120_000))
+
+
+#: Values of PGTRIGGER_LIVE_PRE_MIGRATE.
+PRE_MIGRATE_POLICIES = ("keep", "drop")
+
+
+def pre_migrate() -> str:
+    """What ``migrate`` does with our triggers on the tables its plan touches, beforehand.
+
+    "keep" (default): nothing; the migrations run with today's triggers. "drop": they are
+    dropped before the first migration and re-created by the post_migrate reconcile, so
+    historical migrations never run today's triggers against yesterday's tables. Checked
+    by ``pgtrigger_live.E002``.
+    """
+    return str(_get("PGTRIGGER_LIVE_PRE_MIGRATE", None, "keep"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -181,6 +181,58 @@ def last_app_with_models() -> Any:
 
     configs = [c for c in apps.get_app_configs() if c.models_module is not None]
     return configs[-1] if configs else None
+
+
+def touched_by(plan: Iterable[tuple[Any, bool]]) -> list[str]:
+    """The URIs of registered triggers whose table a migration plan may touch.
+
+    Conservative: a reversed migration touches everything, and so does any operation that
+    cannot say which models it references (RunPython, RunSQL: Django's own rule, which
+    ``Operation.references_model`` implements). A proxy's trigger is on its concrete model.
+    """
+    items = registry.select()
+    if not items:
+        return []
+    touched: set[str] = set()
+    for migration, backwards in plan:
+        for operation in migration.operations:
+            for uri, model, _ in items:
+                if uri in touched:
+                    continue
+                meta = model._meta.concrete_model._meta  # type: ignore[union-attr]
+                if backwards or operation.references_model(meta.model_name, meta.app_label):
+                    touched.add(uri)
+    return [uri for uri, _, _ in items if uri in touched]
+
+
+def on_pre_migrate(
+    sender: Any, using: str = DEFAULT_DB_ALIAS, plan: Any = None, **kwargs: Any
+) -> None:
+    """With ``PGTRIGGER_LIVE_PRE_MIGRATE = "drop"``: before the first migration runs, drop our
+    triggers on the tables the plan touches; the post_migrate reconcile re-creates them.
+
+    Django sends pre_migrate once per app, each time with the whole plan: acting on the
+    first app means it runs once, before any migration.
+    """
+    if conf.pre_migrate() != "drop" or not conf.install_on_migrate() or not plan:
+        return
+    if sender is not first_app_with_models():
+        return
+    uris = touched_by(plan)
+    if uris:
+        dropped = uninstall(*uris, database=using)
+        logger.info(
+            "pgtrigger_live: dropped %d trigger(s) on %r before migrating (PRE_MIGRATE=drop)",
+            len(dropped.actions),
+            using,
+        )
+
+
+def first_app_with_models() -> Any:
+    from django.apps import apps
+
+    configs = [c for c in apps.get_app_configs() if c.models_module is not None]
+    return configs[0] if configs else None
 
 
 def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "pgtrigger_live",
     "tests.testapp",
+    "tests.migrapp",
 ]
 DATABASES = build_databases(os.environ.get("DATABASE_URL") or PLACEHOLDER_URL)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
