@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
-from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
+from pgtrigger_live.ddl import definition_fingerprint
 from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 # queries). Triggers are read for those tables plus every table visible on the search_path,
 # so prune sees what the application sees and never reaches into other tenants' schemas.
 # Partition clones (tgparentid <> 0) and internal triggers are never ours.
-_QUERY = f"""
+_QUERY = """
 WITH wanted AS (
     SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
 )
@@ -33,7 +34,7 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
        t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
                      | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
-       {DEFINITION_FINGERPRINT}
+       {fingerprint}
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -46,6 +47,11 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
    AND t.tgparentid = 0
    AND (pg_table_is_visible(c.oid) OR c.oid IN (SELECT oid FROM wanted))
 """
+
+
+@functools.lru_cache(maxsize=4)
+def _query(server_version: int) -> str:
+    return _QUERY.replace("{fingerprint}", definition_fingerprint(server_version))
 
 
 @dataclass(slots=True)
@@ -94,7 +100,7 @@ def reading(
         if overlap and _can_pipeline(connection):
             stack.enter_context(connection.connection.pipeline())
         cursor = stack.enter_context(connection.cursor())
-        cursor.execute(_QUERY, params)
+        cursor.execute(_query(_server_version(connection)), params)
 
         def finish() -> Snapshot:
             rows = cursor.fetchall()
@@ -102,6 +108,11 @@ def reading(
             return _snapshot(connection, rows, by_quoted)
 
         yield finish
+
+
+def _server_version(connection: BaseDatabaseWrapper) -> int:
+    connection.ensure_connection()
+    return int(connection.pg_version)  # type: ignore[attr-defined]
 
 
 def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:

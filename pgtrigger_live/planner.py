@@ -64,6 +64,7 @@ class ActionKind(str, enum.Enum):
     DROP = "drop"
     ENABLE = "enable"
     DISABLE = "disable"
+    SIGN = "sign"
 
     def __str__(self) -> str:
         return self.value
@@ -80,13 +81,15 @@ class Action:
     #: The code's signature to comment the trigger with once ``statements`` ran (None: the
     #: action leaves no trigger to sign). The applier signs a whole batch with one statement.
     signature: str | None = None
+    server_version: int = 0
 
     @property
     def sql(self) -> tuple[str, ...]:
         """Every statement this action sends, signing included (as when run alone)."""
         if self.signature is None:
             return self.statements
-        return (*self.statements, ddl.sign([(self.table, self.pgid, self.signature)]))
+        signing = ddl.sign([(self.table, self.pgid, self.signature)], self.server_version)
+        return (*self.statements, signing)
 
     def describe(self) -> str:
         return f"{self.kind:<8} {self.uri} on {self.table.schema}.{self.table.name}: {self.reason}"
@@ -133,7 +136,7 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
         return Status.OUTDATED, "the trigger executes another function"
     if installed.shape is not None and installed.shape != compiled.shape:
         return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
-    if signature.definition is not None and installed.definition != signature.definition:
+    if signature.fingerprint_matches(installed.definition) is False:
         return Status.OUTDATED, (
             "the trigger was altered in the database "
             "(condition, UPDATE OF columns, transition tables or arguments)"
@@ -210,7 +213,14 @@ def _install_action(entry: Entry, server_version: int) -> Action:
 
     def signed(kind: ActionKind, statements: list[str]) -> Action:
         return Action(
-            kind, entry.uri, entry.pgid, table, entry.reason, tuple(statements), compiled.comment
+            kind,
+            entry.uri,
+            entry.pgid,
+            table,
+            entry.reason,
+            tuple(statements),
+            compiled.comment,
+            server_version,
         )
 
     if installed is None:
@@ -225,8 +235,7 @@ def _install_action(entry: Entry, server_version: int) -> Action:
         and installed.owns_function
         and installed.shape == compiled.shape
         # The comment is re-signed from the trigger as it is: only when it is known intact.
-        and signature.definition is not None
-        and installed.definition == signature.definition
+        and signature.fingerprint_matches(installed.definition) is True
     )
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
@@ -252,6 +261,38 @@ def _install_action(entry: Entry, server_version: int) -> Action:
     if compiled.body is None and installed.owns_function and installed.function_schema:
         statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
     return signed(ActionKind.REPLACE, statements)
+
+
+def _unfingerprinted(entry: Entry) -> bool:
+    """Up to date, but its fingerprint is missing or from another major version."""
+    installed = entry.installed
+    signature = installed.signature if installed is not None else None
+    return (
+        installed is not None
+        and signature is not None
+        and entry.compiled is not None
+        and signature.fingerprint_matches(installed.definition) is None
+    )
+
+
+def _sign_action(entry: Entry, server_version: int) -> Action:
+    """Record the fingerprint of an up-to-date trigger: a comment only (ACCESS SHARE).
+
+    For comments written before fingerprints existed, or by another major version (after
+    pg_upgrade): once recorded, later hand changes of the condition are detected again.
+    """
+    assert entry.installed is not None
+    assert entry.compiled is not None
+    return Action(
+        ActionKind.SIGN,
+        entry.uri,
+        entry.pgid,
+        entry.installed.table,
+        "fingerprint not recorded by this server version: recorded now (comment only)",
+        (),
+        entry.compiled.comment,
+        server_version,
+    )
 
 
 def _drop_action(entry: Entry, reason: str) -> Action:
@@ -286,6 +327,8 @@ def plan_install(
                 skipped.append((entry.uri, entry.reason))
             else:
                 actions.append(_install_action(entry, server_version))
+        elif entry.status is Status.INSTALLED and _unfingerprinted(entry):
+            actions.append(_sign_action(entry, server_version))
     if prune:
         actions.extend(plan_prune(entries))
     return Plan(tuple(actions), tuple(skipped))

@@ -57,6 +57,18 @@ class Signature:
     version: int = HASH_VERSION
     definition: str | None = None
 
+    def fingerprint_matches(self, installed: str | None) -> bool | None:
+        """Compare the recorded fingerprint with the trigger's current one.
+
+        None when they cannot be compared: none was recorded (an older comment), or it was
+        recorded by another major version of the server (the stored form differs).
+        """
+        if self.definition is None or installed is None:
+            return None
+        if self.definition.partition(".")[0] != installed.partition(".")[0]:
+            return None
+        return self.definition == installed
+
     def render(self) -> str:
         """The comment without the fingerprint: the part the code determines."""
         return f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"

@@ -450,14 +450,91 @@ def test_definition_altered_by_hand_is_outdated_and_repaired(
         assert Plain.objects.get(pk=row.pk).value == 15
 
 
-def test_signature_without_fingerprint_is_still_up_to_date(extra_trigger: AddTrigger) -> None:
-    """Comments written before the fingerprint existed are not flagged (nothing to compare)."""
+@pytest.mark.parametrize("recorded", ["none", "other-major"])
+def test_fingerprint_not_comparable_is_recorded_by_a_comment_only(
+    extra_trigger: AddTrigger, recorded: str
+) -> None:
+    """An older comment (no fingerprint) or one from another server major version (after
+    pg_upgrade): the trigger is up to date, install records the fingerprint (COMMENT only,
+    no trigger re-created), and hand changes are detected again afterwards."""
     trigger = bump("unfingerprinted")
     uri = extra_trigger(Plain, trigger)
     pgtrigger.install(uri)
     pgid = trigger.get_pgid(Plain)
-    four_parts = catalog_state()[pgid]["comment"].rsplit(":", 1)[0]
+    before = catalog_state()[pgid]
+    code_part, fingerprint = before["comment"].rsplit(":", 1)
+    major, digest = fingerprint.split(".", 1)
+    comment = code_part if recorded == "none" else f"{code_part}:{int(major) - 1}.{digest}x"
     with connection.cursor() as cursor:
-        cursor.execute(f"COMMENT ON TRIGGER \"{pgid}\" ON testapp_plain IS '{four_parts}'")
+        cursor.execute(f"COMMENT ON TRIGGER \"{pgid}\" ON testapp_plain IS '{comment}'")
+    assert status_of(uri)[0] is Status.INSTALLED  # nothing to compare: not flagged
+
+    with CaptureQueriesContext(connection) as queries:
+        plan = pgtrigger.install(uri)
+    assert [a.kind.value for a in plan.actions] == ["sign"]
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sent if s.lstrip().upper().startswith(("CREATE", "DROP", "ALTER"))]
+    after = catalog_state()[pgid]
+    assert after["comment"] == before["comment"]
+    assert after["trigger"][0] == before["trigger"][0]  # same trigger OID
+    assert pgtrigger.install(uri).actions == ()
+
+    with connection.cursor() as cursor:  # and now a hand change is caught
+        cursor.execute(
+            f'CREATE OR REPLACE TRIGGER "{pgid}" BEFORE INSERT ON testapp_plain FOR EACH ROW '
+            f'WHEN (NEW.value > 100) EXECUTE FUNCTION "{pgid}"()'
+        )
+    assert status_of(uri)[0] is Status.OUTDATED
+
+
+def test_trigger_recreated_from_its_own_definition_is_replaced_once_in_place(
+    extra_trigger: AddTrigger,
+) -> None:
+    """What a dump and restore does: the same trigger from pg_get_triggerdef's text. The
+    server may store that condition differently (explicit casts), so it is OUTDATED once and
+    replaced in place; positions in the text (recorded before PostgreSQL 17) never count."""
+    trigger = pgtrigger.Trigger(
+        name="restored",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update,
+        condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value"))
+        & pgtrigger.Q(new__label="x"),
+        func="NEW.value := NEW.value + 1; RETURN NEW;",
+    )
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    comment = catalog_state()[pgid]["comment"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = %s", [pgid])
+        (definition,) = cursor.fetchone()  # type: ignore[misc]
+        cursor.execute(f'DROP TRIGGER "{pgid}" ON testapp_plain')
+        cursor.execute("  " + definition)  # other text, other positions
+        cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON testapp_plain IS %s', [comment])
+    oid = catalog_state()[pgid]["trigger"][0]
+    if status_of(uri)[0] is Status.OUTDATED:
+        assert [a.kind.value for a in pgtrigger.install(uri).actions] == ["replace"]
+        assert catalog_state()[pgid]["trigger"][0] == oid  # CREATE OR REPLACE: same trigger
     assert status_of(uri)[0] is Status.INSTALLED
     assert pgtrigger.install(uri).actions == ()
+
+
+def test_fingerprint_ignores_positions_in_the_statement_text(extra_trigger: AddTrigger) -> None:
+    """The same definition sent with other whitespace fingerprints the same (PostgreSQL 16
+    and earlier store character positions in the condition)."""
+    trigger = pgtrigger.Trigger(
+        name="positions",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update,
+        condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value")),
+        func="RETURN NEW;",
+    )
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    with connection.cursor() as cursor:  # our own text, shifted by a few characters
+        cursor.execute(
+            f'CREATE OR REPLACE TRIGGER     "{pgid}" BEFORE UPDATE ON testapp_plain FOR EACH ROW '
+            f'WHEN (OLD."value" IS DISTINCT FROM NEW."value") EXECUTE FUNCTION "{pgid}"()'
+        )
+    assert status_of(uri)[0] is Status.INSTALLED

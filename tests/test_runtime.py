@@ -1274,3 +1274,39 @@ def test_psycopg2_scenarios(request: pytest.FixtureRequest, clean: None, route_n
     report = done.stdout + done.stderr
     assert done.returncode == 0, report
     assert report.count("PASS ") == len(SCENARIOS), report
+
+
+class TaggedSQL(str):
+    """A str subclass, as query-tagging wrappers produce."""
+
+
+def test_str_subclass_statements_are_prefixed_as_text(clean: None) -> None:
+    pk = new_row("default")
+    update = TaggedSQL(f"UPDATE {TABLE} SET label = %s WHERE id = %s")
+    with ignore(STAMP_URI), connections["default"].cursor() as cursor:
+        cursor.execute(update, ["free", pk])
+    assert label_of("default", pk) == "free"  # ignored, and the statement ran as written
+    assert_enforced("default", pk)
+
+
+@pytest.mark.parametrize("psycopg3_rules", [True, False], ids=["psycopg3", "psycopg2"])
+def test_cursor_without_a_name_attribute_is_prefixed(
+    database_access: None, monkeypatch: pytest.MonkeyPatch, psycopg3_rules: bool
+) -> None:
+    """A cursor proxy that has no ``name``: an ordinary (client-side) cursor."""
+    from pgtrigger_live.runtime import wrapper
+
+    class Proxy:
+        def __init__(self, cursor: Any) -> None:
+            self._cursor = cursor
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "name":
+                raise AttributeError(name)
+            return getattr(self._cursor, name)
+
+    with connections["default"].cursor() as cursor:
+        proxy = Proxy(cursor.cursor)
+        monkeypatch.setattr(wrapper, "_PSYCOPG3", psycopg3_rules)
+        assert wrapper._can_prefix(proxy, None, False) is True
+        monkeypatch.undo()  # before the cursor closes: the real driver's rules again

@@ -75,8 +75,8 @@ def _writes(sql: str) -> bool:
 #: (the ORM's parameters are not in them), so the regular expressions run once per text.
 #: Long texts are not kept (they are usually one-off, with values inlined).
 _KINDS: dict[str, Kind] = {}
-_KINDS_MAX = 2048
-_KIND_TEXT_MAX = 4096
+_KINDS_MAX = 1024
+_KIND_TEXT_MAX = 2048  # at most ~2 M characters held
 
 
 def classify(sql: str) -> Kind:

@@ -76,7 +76,7 @@ def _can_prefix(raw_cursor: Any, params: Any, many: bool) -> bool:
     pipeline). Named (server-side) cursors wrap the query in DECLARE: never touched.
     """
     if not _PSYCOPG3:
-        return raw_cursor.name is None
+        return not getattr(raw_cursor, "name", None)
     if many:
         return False
     kind = type(raw_cursor)
@@ -217,7 +217,7 @@ class ConnectionRuntime:
         if alias_state is None:
             return execute(sql, params, many, context)
         raw_cursor = context["cursor"].cursor
-        kind = sqltext.classify(sql if type(sql) is str else _text(sql, raw_cursor))
+        kind = sqltext.classify(sql if isinstance(sql, str) else _text(sql, raw_cursor))
         if kind is Kind.WRITE:
             prefix = alias_state.write_prefix
         elif kind is Kind.READ:
@@ -234,7 +234,7 @@ class ConnectionRuntime:
         if params is not None and "%" in prefix:
             prefix = prefix.replace("%", "%%")  # the driver will interpolate this message
         result = execute(
-            prefix + sql if type(sql) is str else _prefixed(prefix, sql), params, many, context
+            prefix + sql if isinstance(sql, str) else _prefixed(prefix, sql), params, many, context
         )
         if _PSYCOPG3:
             raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
