@@ -166,8 +166,7 @@ def _run(alias: str, plan: Plan, batch: int) -> None:
             statements = [s for action in chunk for s in action.statements]
             signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
             if signed:
-                version = int(connection.pg_version)  # type: ignore[attr-defined]
-                statements.append(ddl.sign(signed, version))
+                statements.append(ddl.sign(signed))
             text = ";\n".join(statements)
             try:
                 cursor.execute(text)

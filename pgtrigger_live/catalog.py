@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
-from pgtrigger_live.ddl import definition_fingerprint
+from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
 from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
 
 if TYPE_CHECKING:
@@ -46,12 +45,7 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
    AND NOT t.tgisinternal
    AND t.tgparentid = 0
    AND (pg_table_is_visible(c.oid) OR c.oid IN (SELECT oid FROM wanted))
-"""
-
-
-@functools.lru_cache(maxsize=4)
-def _query(server_version: int) -> str:
-    return _QUERY.replace("{fingerprint}", definition_fingerprint(server_version))
+""".replace("{fingerprint}", DEFINITION_FINGERPRINT)
 
 
 @dataclass(slots=True)
@@ -100,7 +94,7 @@ def reading(
         if overlap and _can_pipeline(connection):
             stack.enter_context(connection.connection.pipeline())
         cursor = stack.enter_context(connection.cursor())
-        cursor.execute(_query(_server_version(connection)), params)
+        cursor.execute(_QUERY, params)
 
         def finish() -> Snapshot:
             rows = cursor.fetchall()
@@ -108,11 +102,6 @@ def reading(
             return _snapshot(connection, rows, by_quoted)
 
         yield finish
-
-
-def _server_version(connection: BaseDatabaseWrapper) -> int:
-    connection.ensure_connection()
-    return int(connection.pg_version)  # type: ignore[attr-defined]
 
 
 def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from pgtrigger_live import sql
@@ -41,37 +40,32 @@ def create_trigger(trigger: CompiledTrigger, table: TableRef, *, replace: bool) 
     return " ".join(p for p in parts if p)
 
 
-#: From PostgreSQL 17 on, stored expressions no longer record positions in the statement text.
-_LOCATIONS_DROPPED = 170000
+#: SQL for the server's fingerprint of one trigger (``t``: its pg_trigger row).
+#:
+#: It covers what the catalog query cannot compare with the code directly: the WHEN
+#: condition as the server stored it, the UPDATE OF columns, the transition table names and
+#: the arguments. It is recorded in the comment when the trigger is (re)installed and
+#: recomputed by the catalog query: a difference means the trigger was altered by hand.
+#:
+#: The stored condition is the server's internal form. Before PostgreSQL 17 it records
+#: character positions (``:location N``), which are removed (the server decides, so a client
+#: that cached an older version number computes the same text), so the same trigger created
+#: from another text fingerprints the same. The form also changes between major versions,
+#: so the fingerprint starts with the major version, and fingerprints of another major
+#: version are not compared (planner.py records them again).
+DEFINITION_FINGERPRINT = (
+    "(pg_catalog.current_setting('server_version_num')::int / 10000)::text || '.' || "
+    "pg_catalog.hashtextextended("
+    "CASE WHEN pg_catalog.current_setting('server_version_num')::int < 170000 "
+    "THEN pg_catalog.regexp_replace(coalesce(t.tgqual::text, ''), ' :location -?[0-9]+', '', 'g') "
+    "ELSE coalesce(t.tgqual::text, '') END "
+    "|| '|' || t.tgattr::text || '|' "
+    "|| coalesce(t.tgoldtable::text, '') || '|' || coalesce(t.tgnewtable::text, '') "
+    "|| '|' || pg_catalog.encode(t.tgargs, 'hex'), 0)::text"
+)
 
 
-@functools.lru_cache(maxsize=4)
-def definition_fingerprint(server_version: int) -> str:
-    """SQL for the server's fingerprint of one trigger (``t``: its pg_trigger row).
-
-    It covers what the catalog query cannot compare with the code directly: the WHEN
-    condition as the server stored it, the UPDATE OF columns, the transition table names and
-    the arguments. It is recorded in the comment when the trigger is (re)installed and
-    recomputed by the catalog query: a difference means the trigger was altered by hand.
-
-    The stored condition is the server's internal form: before PostgreSQL 17 it records
-    character positions (``:location``), which are removed so that the same trigger created
-    from another text (a restore) fingerprints the same; and it changes between major
-    versions, so the fingerprint starts with the major version and fingerprints of another
-    major version are not compared (planner.py re-records them).
-    """
-    qual = "coalesce(t.tgqual::text, '')"
-    if server_version < _LOCATIONS_DROPPED:
-        qual = f"pg_catalog.regexp_replace({qual}, ' :location -?[0-9]+', '', 'g')"
-    return (
-        "(pg_catalog.current_setting('server_version_num')::int / 10000)::text || '.' || "
-        f"pg_catalog.hashtextextended({qual} || '|' || t.tgattr::text || '|' "
-        "|| coalesce(t.tgoldtable::text, '') || '|' || coalesce(t.tgnewtable::text, '') "
-        "|| '|' || pg_catalog.encode(t.tgargs, 'hex'), 0)::text"
-    )
-
-
-def sign(triggers: Sequence[tuple[TableRef, str, str]], server_version: int) -> str:
+def sign(triggers: Sequence[tuple[TableRef, str, str]]) -> str:
     """Sign triggers: ``(table, pgid, signature)`` -> comment ``signature:<fingerprint>``.
 
     COMMENT takes a literal only, so one DO block reads every fingerprint and writes every
@@ -85,7 +79,7 @@ def sign(triggers: Sequence[tuple[TableRef, str, str]], server_version: int) -> 
     body = (
         "DECLARE r record; signed int := 0; BEGIN "
         "FOR r IN SELECT s.sig || ':' || "
-        f"{definition_fingerprint(server_version)} AS sig, t.tgname, n.nspname, c.relname "
+        f"{DEFINITION_FINGERPRINT} AS sig, t.tgname, n.nspname, c.relname "
         f"FROM (VALUES {rows}) AS s(relid, name, sig) "
         "JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid AND t.tgname = s.name "
         "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
 
 from pgtrigger_live import applier, catalog, conf, registry
 from pgtrigger_live.catalog import Snapshot
@@ -21,7 +21,7 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
-from pgtrigger_live.state import Status
+from pgtrigger_live.state import Enabled, Status
 from pgtrigger_live.triggers import Trigger
 
 logger = logging.getLogger("pgtrigger_live")
@@ -82,13 +82,24 @@ def install(
     Returns the plan that ran (or would run, with ``dry_run``). Triggers already in sync
     are not touched: no DDL and no table lock when nothing changed.
     """
+    return _install(uris, database, schemas, dry_run=dry_run)
+
+
+def _install(
+    uris: Sequence[Selector],
+    database: str | None,
+    schemas: Sequence[str],
+    *,
+    dry_run: bool = False,
+    enabled: Mapping[str, Enabled] | None = None,
+) -> Plan:
     prune = not uris and conf.prune_on_install()
     return _reconcile(
         uris,
         database,
         schemas,
         lambda entries, selected, version: plan_install(
-            entries, selected, prune=prune, server_version=version
+            entries, selected, prune=prune, server_version=version, enabled=enabled
         ),
         dry_run=dry_run,
     )
@@ -183,26 +194,40 @@ def last_app_with_models() -> Any:
     return configs[-1] if configs else None
 
 
+#: Operations that change Django's model state only, never the table.
+_STATE_ONLY = (migrations.AlterModelOptions, migrations.AlterModelManagers)
+
+
 def touched_by(plan: Iterable[tuple[Any, bool]]) -> list[str]:
     """The URIs of registered triggers whose table a migration plan may touch.
 
     Conservative: a reversed migration touches everything, and so does any operation that
     cannot say which models it references (RunPython, RunSQL: Django's own rule, which
-    ``Operation.references_model`` implements). A proxy's trigger is on its concrete model.
+    ``Operation.references_model`` implements; it also ignores app labels, so a same-named
+    model of another app counts). A proxy's trigger is on its concrete model.
     """
     items = registry.select()
-    if not items:
-        return []
     touched: set[str] = set()
     for migration, backwards in plan:
+        if backwards:
+            return [uri for uri, _, _ in items]
         for operation in migration.operations:
+            if isinstance(operation, _STATE_ONLY):
+                continue
             for uri, model, _ in items:
-                if uri in touched:
-                    continue
                 meta = model._meta.concrete_model._meta  # type: ignore[union-attr]
-                if backwards or operation.references_model(meta.model_name, meta.app_label):
+                if uri not in touched and operation.references_model(
+                    meta.model_name, meta.app_label
+                ):
                     touched.add(uri)
+            if len(touched) == len(items):
+                return [uri for uri, _, _ in items]
     return [uri for uri, _, _ in items if uri in touched]
+
+
+#: alias -> {URI: state} of the triggers pre_migrate dropped that were not plainly enabled
+#: (disabled, ALWAYS, REPLICA): post_migrate re-creates them in that state.
+_DROPPED_STATES: dict[str, dict[str, Enabled]] = {}
 
 
 def on_pre_migrate(
@@ -211,28 +236,30 @@ def on_pre_migrate(
     """With ``PGTRIGGER_LIVE_PRE_MIGRATE = "drop"``: before the first migration runs, drop our
     triggers on the tables the plan touches; the post_migrate reconcile re-creates them.
 
-    Django sends pre_migrate once per app, each time with the whole plan: acting on the
-    first app means it runs once, before any migration.
+    Django sends pre_migrate once per app, each time with the whole plan, then runs the
+    migrations. Acting on the last app's signal means it runs once, after the other apps'
+    receivers (contenttypes adds its rename steps to the plan there), before any migration.
     """
     if conf.pre_migrate() != "drop" or not conf.install_on_migrate() or not plan:
         return
-    if sender is not first_app_with_models():
+    if sender is not last_app_with_models():
         return
     uris = touched_by(plan)
-    if uris:
-        dropped = uninstall(*uris, database=using)
-        logger.info(
-            "pgtrigger_live: dropped %d trigger(s) on %r before migrating (PRE_MIGRATE=drop)",
-            len(dropped.actions),
-            using,
-        )
-
-
-def first_app_with_models() -> Any:
-    from django.apps import apps
-
-    configs = [c for c in apps.get_app_configs() if c.models_module is not None]
-    return configs[0] if configs else None
+    if not uris:
+        return
+    states = {
+        e.uri: e.enabled
+        for e in status(*uris, database=using)
+        if e.enabled is not None and e.enabled is not Enabled.ENABLED
+    }
+    dropped = uninstall(*uris, database=using)
+    if dropped.actions:
+        _DROPPED_STATES.setdefault(using, {}).update(states)
+    logger.info(
+        "pgtrigger_live: dropped %d trigger(s) on %r before migrating (PRE_MIGRATE=drop)",
+        len(dropped.actions),
+        using,
+    )
 
 
 def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
@@ -243,4 +270,4 @@ def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -
     """
     if not conf.install_on_migrate() or sender is not last_app_with_models():
         return
-    install(database=using)
+    _install((), using, (), enabled=_DROPPED_STATES.pop(using, None))

@@ -6,8 +6,9 @@ functions turn entries into Actions, each with its reason and its exact statemen
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pgtrigger_live import ddl
@@ -81,15 +82,13 @@ class Action:
     #: The code's signature to comment the trigger with once ``statements`` ran (None: the
     #: action leaves no trigger to sign). The applier signs a whole batch with one statement.
     signature: str | None = None
-    server_version: int = 0
 
     @property
     def sql(self) -> tuple[str, ...]:
         """Every statement this action sends, signing included (as when run alone)."""
         if self.signature is None:
             return self.statements
-        signing = ddl.sign([(self.table, self.pgid, self.signature)], self.server_version)
-        return (*self.statements, signing)
+        return (*self.statements, ddl.sign([(self.table, self.pgid, self.signature)]))
 
     def describe(self) -> str:
         return f"{self.kind:<8} {self.uri} on {self.table.schema}.{self.table.name}: {self.reason}"
@@ -220,7 +219,6 @@ def _install_action(entry: Entry, server_version: int) -> Action:
             entry.reason,
             tuple(statements),
             compiled.comment,
-            server_version,
         )
 
     if installed is None:
@@ -275,7 +273,7 @@ def _unfingerprinted(entry: Entry) -> bool:
     )
 
 
-def _sign_action(entry: Entry, server_version: int) -> Action:
+def _sign_action(entry: Entry) -> Action:
     """Record the fingerprint of an up-to-date trigger: a comment only (ACCESS SHARE).
 
     For comments written before fingerprints existed, or by another major version (after
@@ -288,10 +286,9 @@ def _sign_action(entry: Entry, server_version: int) -> Action:
         entry.uri,
         entry.pgid,
         entry.installed.table,
-        "fingerprint not recorded by this server version: recorded now (comment only)",
+        "no comparable fingerprint (none, or from another server version): recorded now",
         (),
         entry.compiled.comment,
-        server_version,
     )
 
 
@@ -316,19 +313,33 @@ def plan_prune(entries: list[Entry]) -> list[Action]:
 
 
 def plan_install(
-    entries: list[Entry], uris: Collection[str] | None, *, prune: bool, server_version: int
+    entries: list[Entry],
+    uris: Collection[str] | None,
+    *,
+    prune: bool,
+    server_version: int,
+    enabled: Mapping[str, Enabled] | None = None,
 ) -> Plan:
-    """Create what is missing, replace what differs, and (optionally) prune."""
+    """Create what is missing, replace what differs, and (optionally) prune.
+
+    ``enabled``: URI -> the state a trigger had before it was dropped (by
+    ``PGTRIGGER_LIVE_PRE_MIGRATE``): a created trigger gets it back in the same transaction.
+    """
     actions: list[Action] = []
     skipped: list[tuple[str, str]] = []
     for entry in _selected(entries, uris):
         if entry.status in (Status.UNINSTALLED, Status.OUTDATED, Status.TAMPERED):
             if entry.table is None:
                 skipped.append((entry.uri, entry.reason))
-            else:
-                actions.append(_install_action(entry, server_version))
+                continue
+            action = _install_action(entry, server_version)
+            state = (enabled or {}).get(entry.uri)
+            if entry.installed is None and state is not None:
+                restored = _restore_enabled(entry.pgid, entry.table, state)
+                action = dataclasses.replace(action, statements=(*action.statements, *restored))
+            actions.append(action)
         elif entry.status is Status.INSTALLED and _unfingerprinted(entry):
-            actions.append(_sign_action(entry, server_version))
+            actions.append(_sign_action(entry))
     if prune:
         actions.extend(plan_prune(entries))
     return Plan(tuple(actions), tuple(skipped))

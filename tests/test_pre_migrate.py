@@ -58,6 +58,31 @@ def test_an_unrelated_model_touches_nothing() -> None:
     assert touched_by([(migration(create), False)]) == []
 
 
+def test_state_only_operations_touch_nothing() -> None:
+    options = migrations.AlterModelOptions("gauge", {"verbose_name": "gauge"})
+    managers = migrations.AlterModelManagers("gauge", [])
+    assert touched_by([(migration(options, managers), False)]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drop_keeps_the_enabled_state_an_operator_chose() -> None:
+    uri = "migrapp.Gauge:protect_delete"
+    pgtrigger.disable(uri)
+    try:
+        with override_settings(**DROP):
+            call_command("migrate", "migrapp", "0002", verbosity=0)  # dropped, re-created
+            (entry,) = pgtrigger.status(uri)
+            assert entry.status is Status.INSTALLED
+            assert entry.enabled is not None
+            assert entry.enabled.label == "DISABLED"
+            gauge = Gauge.objects.create()
+            gauge.delete()  # the Protect is still off, as the operator left it
+            call_command("migrate", "migrapp", verbosity=0)
+        assert pgtrigger.status(uri)[0].enabled.label == "DISABLED"  # type: ignore[union-attr]
+    finally:
+        pgtrigger.enable(uri)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("policy", "seen"), [("keep", 2), ("drop", 0)])
 def test_policy_decides_what_a_data_migration_sees(policy: str, seen: int) -> None:
