@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # queries). Triggers are read for those tables plus every table visible on the search_path,
 # so prune sees what the application sees and never reaches into other tenants' schemas.
 # Partition clones (tgparentid <> 0) and internal triggers are never ours.
-_QUERY = """
+_QUERY = f"""
 WITH wanted AS (
     SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
 )
@@ -33,7 +33,7 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
        t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
                      | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
-       {fingerprint}
+       {DEFINITION_FINGERPRINT}
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -45,7 +45,7 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
    AND NOT t.tgisinternal
    AND t.tgparentid = 0
    AND (pg_table_is_visible(c.oid) OR c.oid IN (SELECT oid FROM wanted))
-""".replace("{fingerprint}", DEFINITION_FINGERPRINT)
+"""
 
 
 @dataclass(slots=True)

@@ -247,12 +247,17 @@ def on_pre_migrate(
     uris = touched_by(plan)
     if not uris:
         return
-    states = {
-        e.uri: e.enabled
-        for e in status(*uris, database=using)
-        if e.enabled is not None and e.enabled is not Enabled.ENABLED
-    }
-    dropped = uninstall(*uris, database=using)
+    states: dict[str, Enabled] = {}
+
+    def plan_drop(entries: list[Entry], selected: set[str] | None, _: int) -> Plan:
+        # Called again under the lock if the catalog changed: the states of that last read.
+        states.clear()
+        for e in entries:
+            if e.uri in uris and e.enabled is not None and e.enabled is not Enabled.ENABLED:
+                states[e.uri] = e.enabled
+        return plan_uninstall(entries, selected, prune=False)
+
+    dropped = _reconcile(uris, using, (), plan_drop, dry_run=False)
     if dropped.actions:
         _DROPPED_STATES.setdefault(using, {}).update(states)
     logger.info(

@@ -6,7 +6,6 @@ functions turn entries into Actions, each with its reason and its exact statemen
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -204,7 +203,11 @@ def _restore_enabled(pgid: str, table: TableRef, enabled: Enabled) -> list[str]:
     return [ddl.set_enabled(pgid, table, mode=enabled)]
 
 
-def _install_action(entry: Entry, server_version: int) -> Action:
+def _install_action(
+    entry: Entry, server_version: int, dropped_state: Enabled | None = None
+) -> Action:
+    """``dropped_state``: the state a trigger had before something dropped it, given back
+    when it is created (installed triggers keep theirs through a replace)."""
     compiled, table, installed = entry.compiled, entry.table, entry.installed
     assert compiled is not None
     assert table is not None
@@ -223,7 +226,8 @@ def _install_action(entry: Entry, server_version: int) -> Action:
 
     if installed is None:
         created = ddl.create_trigger(compiled, table, replace=False)
-        return signed(ActionKind.CREATE, [*body, created])
+        restored = _restore_enabled(entry.pgid, table, dropped_state or Enabled.ENABLED)
+        return signed(ActionKind.CREATE, [*body, created, *restored])
     signature = installed.signature
     only_body = (
         signature is not None
@@ -332,12 +336,7 @@ def plan_install(
             if entry.table is None:
                 skipped.append((entry.uri, entry.reason))
                 continue
-            action = _install_action(entry, server_version)
-            state = (enabled or {}).get(entry.uri)
-            if entry.installed is None and state is not None:
-                restored = _restore_enabled(entry.pgid, entry.table, state)
-                action = dataclasses.replace(action, statements=(*action.statements, *restored))
-            actions.append(action)
+            actions.append(_install_action(entry, server_version, (enabled or {}).get(entry.uri)))
         elif entry.status is Status.INSTALLED and _unfingerprinted(entry):
             actions.append(_sign_action(entry))
     if prune:
