@@ -14,10 +14,11 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connections, transaction
 
-from pgtrigger_live import catalog, conf, ddl, sql
+from pgtrigger_live import catalog, conf, ddl
 from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
 from pgtrigger_live.planner import Plan
+from pgtrigger_live.state import Scope
 
 logger = logging.getLogger("pgtrigger_live")
 
@@ -31,19 +32,6 @@ _LOCK_NOT_AVAILABLE = "55P03"
 def _pgcode(exc: BaseException) -> str | None:
     cause = exc.__cause__ or exc
     return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-
-
-def read(alias: str, db_tables: Sequence[str], schemas: Sequence[str] = ()) -> Snapshot:
-    """Read the catalog: one query (plus the search_path switch when ``schemas`` are given)."""
-    connection = connections[alias]
-    if not schemas:
-        return catalog.read(connection, db_tables)
-    with transaction.atomic(using=alias), local_settings(alias, search_path=_path(schemas)):
-        return catalog.read(connection, db_tables)
-
-
-def _path(schemas: Sequence[str]) -> str | None:
-    return ", ".join(sql.quote_ident(s) for s in schemas) if schemas else None
 
 
 @contextmanager
@@ -96,7 +84,7 @@ def apply(
     db_tables: Sequence[str],
     make_plan: Callable[[Snapshot], Plan],
     *,
-    schemas: Sequence[str] = (),
+    scopes: Sequence[Scope] = (),
     seen: tuple[Snapshot, Plan] | None = None,
 ) -> Plan:
     """Plan from a fresh read under the lock and run it; return the plan that ran.
@@ -110,13 +98,13 @@ def apply(
     retries = conf.lock_retries()
     batch = BATCH_ACTIONS
     attempt = 0
-    settings = {"search_path": _path(schemas), "lock_timeout": f"{conf.reconcile_wait_ms()}ms"}
+    settings = {"lock_timeout": f"{conf.reconcile_wait_ms()}ms"}
     while True:
         try:
             with transaction.atomic(using=alias), local_settings(alias, **settings):
                 _advisory_lock(alias)
                 _set(alias, {"lock_timeout": f"{conf.lock_timeout_ms()}ms"})
-                snapshot = catalog.read(connection, db_tables)
+                snapshot = catalog.read(connection, db_tables, scopes)
                 unchanged = seen is not None and seen[0] == snapshot
                 plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                 _run(alias, plan, batch)

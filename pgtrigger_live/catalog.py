@@ -1,34 +1,88 @@
-"""The only catalog reader: one query returns every table we need and every trigger we own."""
+"""The only catalog reader: one query returns, for every scope, the tables it resolves and the
+triggers it may own.
+
+A scope is a schema (or the connection's own search_path): see ``state.Scope``. All scopes of
+one database are read by one query, so a reconcile of a hundred tenant schemas costs one
+round trip, and nothing here depends on the session's search_path (django-tenants resets it
+on every cursor): each scope's search path is spelled out in the query.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
 from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
-from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
+from pgtrigger_live.exceptions import SchemaError
+from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-# The tables are resolved with to_regclass (search_path applies, as it does for Django's own
-# queries). Triggers are read for those tables plus every table visible on the search_path,
-# so prune sees what the application sees and never reaches into other tenants' schemas.
-# Partition clones (tgparentid <> 0) and internal triggers are never ours.
+# scope: each scope's search path (an explicit one, its schema in front of the connection's
+#   path, or the connection's path) and its home: the schema it names, else the first
+#   schema of the path that exists (current_schema()).
+# resolved: each wanted table as each scope resolves it (unqualified names: the first schema
+#   of the path holding a relation of that name; qualified ones the same in every scope).
+# Triggers are read on the home schemas' tables and on the resolved tables. Partition clones
+# (tgparentid <> 0) and internal triggers are never ours.
 _QUERY = f"""
-WITH wanted AS (
-    SELECT w.name, to_regclass(w.name) AS oid FROM unnest(%s::text[]) AS w(name)
+WITH spec AS (
+    SELECT s.ord::int AS scope, s.v->>'schema' AS schema,
+           CASE WHEN jsonb_typeof(s.v->'path') = 'array'
+                THEN ARRAY(SELECT jsonb_array_elements_text(s.v->'path'))
+                WHEN s.v->>'schema' IS NOT NULL
+                THEN array_prepend(s.v->>'schema',
+                                   array_remove(current_schemas(false), s.v->>'schema'))
+                ELSE current_schemas(false) END AS path
+      FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS s(v, ord)
+),
+path AS (
+    SELECT sp.scope, p.pos, n.oid AS nsp
+      FROM spec sp
+     CROSS JOIN LATERAL unnest(sp.path) WITH ORDINALITY AS p(name, pos)
+      JOIN pg_namespace n ON n.nspname = p.name
+),
+home AS (
+    SELECT sp.scope, sp.schema,
+           CASE WHEN sp.schema IS NOT NULL
+                THEN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = sp.schema)
+                ELSE (SELECT p.nsp FROM path p WHERE p.scope = sp.scope ORDER BY p.pos LIMIT 1)
+           END AS nsp
+      FROM spec sp
+),
+wanted AS (
+    SELECT w.schema, w.name FROM unnest(%s::text[], %s::text[]) AS w(schema, name)
+),
+resolved AS (
+    (SELECT DISTINCT ON (p.scope, w.name) p.scope, w.schema, w.name, c.oid
+       FROM wanted w
+       JOIN path p ON w.schema IS NULL
+       JOIN pg_class c ON c.relnamespace = p.nsp AND c.relname = w.name
+                      AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
+      ORDER BY p.scope, w.name, p.pos)
+    UNION ALL
+    SELECT NULL, w.schema, w.name, c.oid
+      FROM wanted w
+      JOIN pg_namespace n ON n.nspname = w.schema
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name
+                     AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
 )
-SELECT 'table', w.name, n.nspname, c.relname, c.oid::bigint,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM wanted w
-  LEFT JOIN pg_class c ON c.oid = w.oid
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT 'scope', h.scope, h.schema, n.nspname, NULL::name, NULL::bigint,
+       NULL, NULL, NULL, NULL::bool, NULL, NULL, NULL, NULL::int, NULL
+  FROM home h LEFT JOIN pg_namespace n ON n.oid = h.nsp
 UNION ALL
-SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
+SELECT 'table', r.scope, r.schema, r.name, c.relname, c.oid::bigint,
+       n.nspname::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM resolved r
+  JOIN pg_class c ON c.oid = r.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT 'trigger', NULL, n.nspname, NULL, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description,
        t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
@@ -44,52 +98,96 @@ SELECT 'trigger', NULL, n.nspname, c.relname, c.oid::bigint,
  WHERE t.tgname LIKE %s
    AND NOT t.tgisinternal
    AND t.tgparentid = 0
-   AND (pg_table_is_visible(c.oid) OR c.oid IN (SELECT oid FROM wanted))
+   AND (c.relnamespace IN (SELECT nsp FROM home) OR c.oid IN (SELECT oid FROM resolved))
 """
 
 
 @dataclass(slots=True)
-class Snapshot:
-    """What one database holds: resolved tables (None: missing) and our-prefix triggers."""
+class ScopeView:
+    """What one scope sees: its home schema, its tables and the triggers it may own."""
 
+    scope: Scope
+    #: The schema whose tables this scope owns (None: no schema of its path exists).
+    home: str | None = None
+    #: ``db_table`` -> the table it resolves to here (None: missing).
     tables: dict[str, TableRef | None] = field(default_factory=dict)
+    #: Our-prefix triggers on the home schema's tables and on the resolved tables.
     triggers: list[InstalledTrigger] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What one database holds, per scope, as one query read it."""
+
+    views: list[ScopeView] = field(default_factory=list)
     server_version: int = 0
 
+    @property
+    def tables(self) -> dict[str, TableRef | None]:
+        """The first scope's tables (the only scope of a plain, one-schema reconcile)."""
+        return self.views[0].tables if self.views else {}
 
-def regclass_name(db_table: str) -> str:
-    """The text to_regclass() should parse for a model's ``db_table``.
+    @property
+    def triggers(self) -> list[InstalledTrigger]:
+        return self.views[0].triggers if self.views else []
 
-    Always a valid quoted name (so to_regclass never fails on syntax). Django's idioms are
-    honoured: an already quoted name, and ``'schema"."table'`` for a table in a schema.
+
+def split_table(db_table: str) -> tuple[str | None, str]:
+    """A model's ``db_table`` as (schema or None, table name).
+
+    Django's idioms are honoured: an already quoted name, and ``'schema"."table'`` (or
+    ``'"schema"."table"'``) for a table in a schema. Anything else is one table name.
     """
     name = db_table
     if len(name) > 1 and name.startswith('"') and name.endswith('"'):
         name = name[1:-1]
     if name.count('"."') == 1 and name.count('"') == 2:
         schema, table = name.split('"."')
-        return sql.qualified(schema, table)
-    return sql.quote_ident(name)
+        return schema, table
+    return None, name
 
 
-def read(connection: BaseDatabaseWrapper, db_tables: Iterable[str]) -> Snapshot:
+def regclass_name(db_table: str) -> str:
+    """The text to_regclass() should parse for a model's ``db_table`` (always quoted)."""
+    schema, table = split_table(db_table)
+    return sql.qualified(schema, table)
+
+
+def read(
+    connection: BaseDatabaseWrapper, db_tables: Iterable[str], scopes: Sequence[Scope] = ()
+) -> Snapshot:
     """Read the catalog in a single query."""
-    with reading(connection, db_tables, overlap=False) as finish:
+    with reading(connection, db_tables, scopes, overlap=False) as finish:
         return finish()
 
 
 @contextmanager
 def reading(
-    connection: BaseDatabaseWrapper, db_tables: Iterable[str], *, overlap: bool = True
+    connection: BaseDatabaseWrapper,
+    db_tables: Iterable[str],
+    scopes: Sequence[Scope] = (),
+    *,
+    overlap: bool = True,
 ) -> Iterator[Callable[[], Snapshot]]:
     """Send the catalog query now; the yielded function waits for it and returns the Snapshot.
 
     With psycopg 3 (``overlap``) the query is sent in pipeline mode, so the server runs it
     while the caller compiles declarations: on a fresh backend (cold catalog caches) that
     hides most of its cost. It is still one query through Django's cursor (logged, wrapped).
+    No scopes means one: the connection as it is.
     """
-    by_quoted = {regclass_name(t): t for t in db_tables}
-    params: list[Any] = [sorted(by_quoted), sql.like_escape(naming.PREFIX) + "%"]
+    scopes = list(scopes) or [Scope()]
+    names = {t: split_table(t) for t in db_tables}
+    pairs = sorted(set(names.values()), key=lambda p: (p[0] or "", p[1]))
+    spec = json.dumps(
+        [{"schema": s.schema, "path": list(s.path) if s.path is not None else None} for s in scopes]
+    )
+    params: list[Any] = [
+        spec,
+        [schema for schema, _ in pairs],
+        [name for _, name in pairs],
+        sql.like_escape(naming.PREFIX) + "%",
+    ]
     with ExitStack() as stack:
         if overlap and _can_pipeline(connection):
             stack.enter_context(connection.connection.pipeline())
@@ -99,7 +197,7 @@ def reading(
         def finish() -> Snapshot:
             rows = cursor.fetchall()
             stack.close()
-            return _snapshot(connection, rows, by_quoted)
+            return _snapshot(connection, rows, scopes, names)
 
         yield finish
 
@@ -115,41 +213,57 @@ def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
 
 
 def _snapshot(
-    connection: BaseDatabaseWrapper, rows: list[tuple[Any, ...]], by_quoted: dict[str, str]
+    connection: BaseDatabaseWrapper,
+    rows: list[tuple[Any, ...]],
+    scopes: list[Scope],
+    names: dict[str, tuple[str | None, str]],
 ) -> Snapshot:
-    snapshot = Snapshot(server_version=int(connection.pg_version))  # type: ignore[attr-defined]
-    for (
-        kind,
-        wanted,
-        schema,
-        relname,
-        oid,
-        tgname,
-        enabled,
-        comment,
-        constraint,
-        fschema,
-        fname,
-        fmd5,
-        shape,
-        definition,
-    ) in rows:
-        if kind == "table":
-            table = TableRef(schema, relname, int(oid)) if oid is not None else None
-            snapshot.tables[by_quoted[wanted]] = table
+    views = [ScopeView(scope, tables=dict.fromkeys(names)) for scope in scopes]
+    by_pair: dict[tuple[str | None, str], list[str]] = {}
+    for db_table, pair in names.items():
+        by_pair.setdefault(pair, []).append(db_table)
+    triggers: list[InstalledTrigger] = []
+    for row in rows:
+        kind, scope_no, schema, name = row[0], row[1], row[2], row[3]
+        if kind == "scope":
+            view = views[scope_no - 1]
+            if name is None and schema is not None:
+                raise SchemaError(
+                    f'Schema "{schema}" does not exist on database '
+                    f"{connection.alias!r}; nothing was changed. Create it, or remove it from "
+                    "the schemas given (-s, PGTRIGGER_LIVE_SCHEMAS)."
+                )
+            view.home = name
+        elif kind == "table":
+            table = TableRef(row[6], row[4], int(row[5]))
+            targets = views if scope_no is None else [views[scope_no - 1]]
+            for db_table in by_pair[(schema, name)]:
+                for view in targets:
+                    view.tables[db_table] = table
         else:
-            snapshot.triggers.append(
+            triggers.append(
                 InstalledTrigger(
-                    table=TableRef(schema, relname, int(oid)),
-                    pgid=tgname,
-                    enabled=Enabled(enabled),
-                    comment=comment,
-                    is_constraint=bool(constraint),
-                    function_schema=fschema,
-                    function_name=fname,
-                    function_md5=fmd5,
-                    shape=shape,
-                    definition=definition,
+                    table=TableRef(schema, row[4], int(row[5])),
+                    pgid=row[6],
+                    enabled=Enabled(row[7]),
+                    comment=row[8],
+                    is_constraint=bool(row[9]),
+                    function_schema=row[10],
+                    function_name=row[11],
+                    function_md5=row[12],
+                    shape=row[13],
+                    definition=row[14],
                 )
             )
-    return snapshot
+    by_schema: dict[str, list[InstalledTrigger]] = {}
+    by_oid: dict[int, list[InstalledTrigger]] = {}
+    for trigger in triggers:
+        by_schema.setdefault(trigger.table.schema, []).append(trigger)
+        by_oid.setdefault(trigger.table.oid, []).append(trigger)
+    for view in views:
+        seen = list(by_schema.get(view.home, ())) if view.home is not None else []
+        elsewhere = {t.oid for t in view.tables.values() if t is not None and t.schema != view.home}
+        for oid in sorted(elsewhere):
+            seen.extend(by_oid.get(oid, ()))
+        view.triggers = seen
+    return Snapshot(views, server_version=int(connection.pg_version))  # type: ignore[attr-defined]

@@ -62,3 +62,8 @@ def pre_migrate() -> str:
     by ``pgtrigger_live.E002``.
     """
     return str(_get("PGTRIGGER_LIVE_PRE_MIGRATE", None, "keep"))
+
+
+def schemas() -> object:
+    """Every schema an alias's triggers live in, for ``--all-schemas`` (see schemas.py)."""
+    return _get("PGTRIGGER_LIVE_SCHEMAS", None, None)

@@ -1,14 +1,17 @@
-"""Registry + database alias -> what that database should hold (compiled, or not allowed)."""
+"""Registry + database alias -> what that database should hold, and who owns what it holds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.apps import apps
 from django.db import connections, models, router
 
 from pgtrigger_live import registry
+from pgtrigger_live.catalog import split_table
 from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.planner import Desired
+from pgtrigger_live.planner import Desired, OwnerOf
+from pgtrigger_live.state import Owner, TableRef
 from pgtrigger_live.triggers import Trigger
 
 
@@ -40,3 +43,54 @@ def collect(
         pgid = compiled.pgid if compiled is not None else trigger.get_pgid(model)
         result.append(Desired(uri, pgid, model._meta.db_table, compiled))
     return result
+
+
+def same_database(alias: str) -> list[str]:
+    """The other PostgreSQL aliases that reach the same database (host, port, name)."""
+
+    def key(name: str) -> tuple[object, ...]:
+        s = connections.settings[name]
+        options = s.get("OPTIONS") or {}
+        port = str(s.get("PORT") or "")
+        return (s.get("HOST") or "", port, s.get("NAME"), options.get("service"))
+
+    mine = key(alias)
+    return [
+        other
+        for other in connections.settings
+        if other != alias and key(other) == mine and is_postgres(other)
+    ]
+
+
+def _project_tables() -> dict[tuple[str | None, str], list[type[models.Model]]]:
+    """(schema or None, table) -> the concrete models of this project stored there."""
+    index: dict[tuple[str | None, str], list[type[models.Model]]] = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.proxy:
+            continue
+        index.setdefault(split_table(model._meta.db_table), []).append(model)
+    return index
+
+
+def owner_of(alias: str, home: str | None) -> OwnerOf:
+    """Who owns a table seen from a scope of ``alias`` whose home schema is ``home``.
+
+    Asked (inside the scope's router context) only for tables that carry a trigger of ours no
+    declaration claims, so a reconcile in sync never calls the router for it.
+    """
+    index = _project_tables()
+    others = same_database(alias)
+
+    def decide(table: TableRef) -> Owner:
+        found = list(index.get((table.schema, table.name), ()))
+        if table.schema == home:
+            found += index.get((None, table.name), ())
+        if not found:
+            return Owner.UNKNOWN
+        if any(allowed(model, alias) for model in found):
+            return Owner.HERE
+        if any(allowed(model, other) for model in found for other in others):
+            return Owner.ELSEWHERE
+        return Owner.NOWHERE
+
+    return decide

@@ -28,3 +28,7 @@ class InstallError(PgTriggerLiveError):
 
 class LockTimeoutError(InstallError):
     """A table or the reconcile lock stayed busy through every retry."""
+
+
+class SchemaError(PgTriggerLiveError):
+    """A schema to reconcile does not exist, or the schema list could not be read."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
 
 from pgtrigger_live import applier, catalog, conf, registry
-from pgtrigger_live.catalog import Snapshot
-from pgtrigger_live.desired import allowed, collect, is_postgres
+from pgtrigger_live.catalog import ScopeView, Snapshot
+from pgtrigger_live.compiler import compile_trigger
+from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of
 from pgtrigger_live.planner import (
     Desired,
     Entry,
@@ -21,7 +24,8 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
-from pgtrigger_live.state import Enabled, Status
+from pgtrigger_live.schemas import scopes as schema_scopes
+from pgtrigger_live.state import Enabled, Owner, Scope, Status
 from pgtrigger_live.triggers import Trigger
 
 logger = logging.getLogger("pgtrigger_live")
@@ -29,6 +33,72 @@ logger = logging.getLogger("pgtrigger_live")
 Selector = str | type[models.Model]
 #: (entries, the selected URIs or None for "everything", server version) -> Plan
 _Planner = Callable[[list[Entry], "set[str] | None", int], Plan]
+#: Called after each applied batch with (actions done, actions in all).
+Progress = Callable[[int, int], None]
+
+#: Tables one transaction may lock at most when a reconcile spans several schemas: every
+#: locked table takes a slot of the shared lock table (max_locks_per_transaction x
+#: max_connections, 6,400 by default), so a hundred tenants cannot go in one transaction.
+MAX_TABLES_PER_TRANSACTION = 1000
+
+
+@dataclass
+class _Reading:
+    """One call's declarations, per scope, and the catalog as one query read it."""
+
+    alias: str
+    scopes: list[Scope]
+    routing: Callable[[str | None], AbstractContextManager[None]]
+    tables: list[str]
+    desired: list[list[Desired]]
+    snapshot: Snapshot
+
+    def entries(self, snapshot: Snapshot) -> list[list[Entry]]:
+        """The statuses of each scope (the router asked as that scope's schema)."""
+        result = []
+        for view, desired in zip(snapshot.views, self.desired, strict=True):
+            with self.routing(view.scope.schema):
+                result.append(statuses(desired, view, owner_of(self.alias, view.home)))
+        return result
+
+
+def _read(
+    alias: str,
+    items: list[tuple[str, type[models.Model], Trigger]],
+    schemas: Sequence[str],
+    all_schemas: bool,
+) -> _Reading:
+    """Ask the router per scope, then compile each allowed declaration once while the
+    catalog query for every scope runs on the server."""
+    scopes, routing = schema_scopes(alias, schemas, all_schemas=all_schemas)
+    allowed_in: list[list[bool]] = []
+    for scope in scopes:
+        with routing(scope.schema):
+            allowed_in.append([allowed(model, alias) for _, model, _ in items])
+    wanted = [any(flags[i] for flags in allowed_in) for i in range(len(items))]
+    tables = list(
+        dict.fromkeys(m._meta.db_table for (_, m, _), w in zip(items, wanted, strict=True) if w)
+    )
+    connection = connections[alias]
+    with catalog.reading(connection, tables, scopes) as finish:
+        compiled = [
+            compile_trigger(model, trigger, connection) if w else None
+            for (_, model, trigger), w in zip(items, wanted, strict=True)
+        ]
+        snapshot = finish()
+    desired = [
+        [
+            Desired(
+                uri,
+                c.pgid if c is not None else trigger.get_pgid(model),
+                model._meta.db_table,
+                c if flags[i] else None,
+            )
+            for i, ((uri, model, trigger), c) in enumerate(zip(items, compiled, strict=True))
+        ]
+        for flags in allowed_in
+    ]
+    return _Reading(alias, scopes, routing, tables, desired, snapshot)
 
 
 def _reconcile(
@@ -38,51 +108,102 @@ def _reconcile(
     planner: _Planner,
     *,
     dry_run: bool,
+    all_schemas: bool = False,
+    progress: Progress | None = None,
 ) -> Plan:
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
     items = registry.select(*selectors)  # unknown URIs fail here, before anything is sent
     selected = {uri for uri, _, _ in items} if selectors else None
-    # A bad declaration fails while compiling: after a read at most, before any change.
-    desired, snapshot = _desired_and_snapshot(alias, items, schemas)
-    tables = [d.db_table for d in desired if d.compiled is not None]
+    # A bad declaration or schema fails while reading: before any change.
+    reading = _read(alias, items, schemas, all_schemas)
 
-    def make_plan(snapshot: Snapshot) -> Plan:
-        return planner(statuses(desired, snapshot), selected, snapshot.server_version)
+    def make_plans(snapshot: Snapshot) -> list[Plan]:
+        return [
+            planner(entries, selected, snapshot.server_version)
+            for entries in reading.entries(snapshot)
+        ]
 
-    plan = make_plan(snapshot)
+    plans = make_plans(reading.snapshot)
+    plan = _merge(plans)
     for uri, reason in plan.skipped:
         logger.info("pgtrigger_live: skipped %s on %r: %s", uri, alias, reason)
     if dry_run or plan.is_empty:
         return plan
-    return applier.apply(alias, tables, make_plan, schemas=schemas, seen=(snapshot, plan))
+    ran: list[Plan] = []
+    total, done = len(plan.actions), 0
+    for chunk in _chunks(plans):
+        scopes = [reading.scopes[i] for i in chunk]
+        seen = Snapshot([reading.snapshot.views[i] for i in chunk], reading.snapshot.server_version)
+        desired = [reading.desired[i] for i in chunk]
+        part = _Reading(alias, scopes, reading.routing, reading.tables, desired, seen)
+
+        def make_plan(snapshot: Snapshot, part: _Reading = part) -> Plan:
+            return _merge(
+                [
+                    planner(entries, selected, snapshot.server_version)
+                    for entries in part.entries(snapshot)
+                ]
+            )
+
+        done_plan = applier.apply(
+            alias,
+            reading.tables,
+            make_plan,
+            scopes=scopes,
+            seen=(seen, _merge([plans[i] for i in chunk])),
+        )
+        ran.append(done_plan)
+        done += len(done_plan.actions)
+        if progress is not None:
+            progress(done, total)
+    return _merge(ran, skipped=plan.skipped)
 
 
-def _desired_and_snapshot(
-    alias: str, items: list[tuple[str, type[models.Model], Trigger]], schemas: Sequence[str]
-) -> tuple[list[Desired], Snapshot]:
-    """Compile the declarations while the catalog query runs on the server."""
-    tables = [model._meta.db_table for _, model, _ in items if allowed(model, alias)]
-    if schemas:  # the search_path switch needs a transaction around the read
-        return collect(alias, items), applier.read(alias, tables, schemas)
-    with catalog.reading(connections[alias], tables) as finish:
-        desired = collect(alias, items)
-        return desired, finish()
+def _merge(plans: Sequence[Plan], skipped: tuple[tuple[str, str], ...] | None = None) -> Plan:
+    if len(plans) == 1 and skipped is None:
+        return plans[0]
+    return Plan(
+        tuple(a for p in plans for a in p.actions),
+        skipped if skipped is not None else tuple(s for p in plans for s in p.skipped),
+    )
+
+
+def _chunks(plans: Sequence[Plan]) -> list[list[int]]:
+    """Group the scopes that have something to do into transactions of bounded size."""
+    chunks: list[list[int]] = []
+    tables = 0
+    for i, plan in enumerate(plans):
+        if plan.is_empty:
+            continue
+        count = len({a.table.oid for a in plan.actions})
+        if not chunks or tables + count > MAX_TABLES_PER_TRANSACTION:
+            chunks.append([])
+            tables = 0
+        chunks[-1].append(i)
+        tables += count
+    return chunks
 
 
 def install(
     *uris: Selector,
     database: str | None = None,
     schemas: Sequence[str] = (),
+    all_schemas: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> Plan:
     """Install what is missing or out of date; with no URIs also prune (PRUNE_ON_INSTALL).
 
     Returns the plan that ran (or would run, with ``dry_run``). Triggers already in sync
-    are not touched: no DDL and no table lock when nothing changed.
+    are not touched: no DDL and no table lock when nothing changed. ``schemas``: reconcile
+    each of these schemas (see docs/tenants.md); ``all_schemas``: every schema
+    ``PGTRIGGER_LIVE_SCHEMAS`` gives.
     """
-    return _install(uris, database, schemas, dry_run=dry_run)
+    return _install(
+        uris, database, schemas, dry_run=dry_run, all_schemas=all_schemas, progress=progress
+    )
 
 
 def _install(
@@ -92,6 +213,8 @@ def _install(
     *,
     dry_run: bool = False,
     enabled: Mapping[str, Enabled] | None = None,
+    all_schemas: bool = False,
+    progress: Progress | None = None,
 ) -> Plan:
     prune = not uris and conf.prune_on_install()
     return _reconcile(
@@ -102,6 +225,8 @@ def _install(
             entries, selected, prune=prune, server_version=version, enabled=enabled
         ),
         dry_run=dry_run,
+        all_schemas=all_schemas,
+        progress=progress,
     )
 
 
@@ -109,6 +234,7 @@ def uninstall(
     *uris: Selector,
     database: str | None = None,
     schemas: Sequence[str] = (),
+    all_schemas: bool = False,
     dry_run: bool = False,
 ) -> Plan:
     """Drop triggers and their functions; with no URIs also prune."""
@@ -119,6 +245,7 @@ def uninstall(
         schemas,
         lambda entries, selected, _: plan_uninstall(entries, selected, prune=prune),
         dry_run=dry_run,
+        all_schemas=all_schemas,
     )
 
 
@@ -128,6 +255,7 @@ def _set_enabled(
     schemas: Sequence[str],
     enabled: bool,
     dry_run: bool,
+    all_schemas: bool,
 ) -> Plan:
     return _reconcile(
         uris,
@@ -135,6 +263,7 @@ def _set_enabled(
         schemas,
         lambda entries, selected, _: plan_set_enabled(entries, selected, enabled=enabled),
         dry_run=dry_run,
+        all_schemas=all_schemas,
     )
 
 
@@ -142,49 +271,75 @@ def enable(
     *uris: Selector,
     database: str | None = None,
     schemas: Sequence[str] = (),
+    all_schemas: bool = False,
     dry_run: bool = False,
 ) -> Plan:
     """Enable installed triggers (a disabled trigger stays disabled across reconciles)."""
-    return _set_enabled(uris, database, schemas, True, dry_run)
+    return _set_enabled(uris, database, schemas, True, dry_run, all_schemas)
 
 
 def disable(
     *uris: Selector,
     database: str | None = None,
     schemas: Sequence[str] = (),
+    all_schemas: bool = False,
     dry_run: bool = False,
 ) -> Plan:
     """Disable installed triggers for every session (use ``ignore`` for a local bypass)."""
-    return _set_enabled(uris, database, schemas, False, dry_run)
+    return _set_enabled(uris, database, schemas, False, dry_run, all_schemas)
 
 
 def prune(
-    *, database: str | None = None, schemas: Sequence[str] = (), dry_run: bool = False
+    *,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
+    all_schemas: bool = False,
+    foreign: bool = False,
+    dry_run: bool = False,
 ) -> Plan:
-    """Drop our triggers (and their functions) that the code no longer declares here."""
+    """Drop our triggers (and their functions) that the code no longer declares here.
+
+    ``foreign``: also drop signed triggers on tables no model of this project uses (left
+    alone otherwise: another service sharing the database may own them).
+    """
     return _reconcile(
         (),
         database,
         schemas,
-        lambda entries, _, __: Plan(tuple(plan_prune(entries))),
+        lambda entries, _, __: Plan(tuple(plan_prune(entries, foreign=foreign))),
         dry_run=dry_run,
+        all_schemas=all_schemas,
     )
 
 
 def status(
-    *uris: Selector, database: str | None = None, schemas: Sequence[str] = ()
+    *uris: Selector,
+    database: str | None = None,
+    schemas: Sequence[str] = (),
+    all_schemas: bool = False,
 ) -> list[Entry]:
-    """One Entry per trigger (and, with no URIs, per prunable trigger), from one query."""
+    """One Entry per trigger and scope (and, with no URIs, per prunable or foreign trigger),
+    from one query."""
     alias = database or DEFAULT_DB_ALIAS
+    items = registry.select(*uris)
     if not is_postgres(alias):
-        return statuses(collect(alias, registry.select(*uris)), Snapshot())
-    entries = statuses(*_desired_and_snapshot(alias, registry.select(*uris), schemas))
-    return entries if not uris else [e for e in entries if e.status is not Status.PRUNE]
+        return statuses(collect(alias, items), ScopeView(Scope()), lambda _: Owner.UNKNOWN)
+    reading = _read(alias, items, schemas, all_schemas)
+    entries = [e for scope in reading.entries(reading.snapshot) for e in scope]
+    if not uris:
+        return entries
+    return [e for e in entries if e.status not in (Status.PRUNE, Status.FOREIGN)]
 
 
-def prunable(*, database: str | None = None, schemas: Sequence[str] = ()) -> list[Entry]:
+def prunable(
+    *, database: str | None = None, schemas: Sequence[str] = (), all_schemas: bool = False
+) -> list[Entry]:
     """The installed triggers that ``prune`` would drop."""
-    return [e for e in status(database=database, schemas=schemas) if e.status is Status.PRUNE]
+    return [
+        e
+        for e in status(database=database, schemas=schemas, all_schemas=all_schemas)
+        if e.status is Status.PRUNE
+    ]
 
 
 def last_app_with_models() -> Any:

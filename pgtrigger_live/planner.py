@@ -7,16 +7,17 @@ functions turn entries into Actions, each with its reason and its exact statemen
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pgtrigger_live import ddl
-from pgtrigger_live.catalog import Snapshot
+from pgtrigger_live.catalog import ScopeView
 from pgtrigger_live.state import (
     HASH_VERSION,
     CompiledTrigger,
     Enabled,
     InstalledTrigger,
+    Owner,
     Status,
     TableRef,
     is_legacy_comment,
@@ -48,6 +49,8 @@ class Entry:
     table: TableRef | None = None
     installed: InstalledTrigger | None = None
     compiled: CompiledTrigger | None = None
+    #: The schema of the scope that saw it ("" for the connection's own search_path).
+    scope: str = ""
 
     @property
     def enabled(self) -> Enabled | None:
@@ -55,7 +58,7 @@ class Entry:
 
     @property
     def in_sync(self) -> bool:
-        return self.status in (Status.INSTALLED, Status.UNALLOWED)
+        return self.status in (Status.INSTALLED, Status.UNALLOWED, Status.FOREIGN)
 
 
 class ActionKind(str, enum.Enum):
@@ -148,16 +151,41 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     return Status.INSTALLED, "up to date"
 
 
-def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
-    """One entry per declared trigger, in registry order, then PRUNE entries."""
-    index = {(t.table.oid, t.pgid): t for t in snapshot.triggers}
+#: How a scope learns who owns a table that carries a trigger none of its declarations claim.
+OwnerOf = Callable[[TableRef], Owner]
+
+_UNCLAIMED = {
+    Owner.HERE: (Status.PRUNE, "installed but no longer declared here"),
+    Owner.NOWHERE: (
+        Status.PRUNE,
+        "its model is no longer allowed on this database (router): installed but not declared",
+    ),
+    Owner.UNKNOWN: (
+        Status.FOREIGN,
+        "no model of this project uses this table: left alone (`pgtrigger prune --foreign`)",
+    ),
+}
+
+
+def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> list[Entry]:
+    """One entry per declared trigger, in registry order, then the unclaimed ones of ours.
+
+    Ownership (docs/reconcile.md): a trigger no declaration claims is this scope's to prune
+    only when ``owner_of`` says a model of this project maps to its table and no other alias
+    of the same database is allowed it; on a table of the home schema that no model maps to,
+    it is FOREIGN (another service's), and outside the home schema it is not this scope's.
+    """
+    index = {(t.table.oid, t.pgid): t for t in view.triggers}
     claimed: set[tuple[int, str]] = set()
     entries: list[Entry] = []
+    scope = view.scope.label
     for item in desired:
         if item.compiled is None:
-            entries.append(Entry(item.uri, item.pgid, Status.UNALLOWED, "not allowed here"))
+            entries.append(
+                Entry(item.uri, item.pgid, Status.UNALLOWED, "not allowed here", scope=scope)
+            )
             continue
-        table = snapshot.tables.get(item.db_table)
+        table = view.tables.get(item.db_table)
         if table is None:
             entries.append(
                 Entry(
@@ -166,6 +194,7 @@ def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
                     Status.UNINSTALLED,
                     f'table "{item.db_table}" does not exist',
                     compiled=item.compiled,
+                    scope=scope,
                 )
             )
             continue
@@ -176,20 +205,20 @@ def statuses(desired: Iterable[Desired], snapshot: Snapshot) -> list[Entry]:
             status, reason = Status.UNINSTALLED, "not installed"
         else:
             status, reason = _status_of(item.compiled, installed)
-        entries.append(Entry(item.uri, item.pgid, status, reason, table, installed, item.compiled))
+        entries.append(
+            Entry(item.uri, item.pgid, status, reason, table, installed, item.compiled, scope)
+        )
     for key, installed in index.items():
         if key in claimed or not installed.is_ours:
             continue
+        owner = owner_of(installed.table)
+        in_home = installed.table.schema == view.home
+        if owner is Owner.ELSEWHERE or (owner is not Owner.HERE and not in_home):
+            continue
+        status, reason = _UNCLAIMED[owner]
         uri = f"{installed.table.schema}.{installed.table.name}:{installed.pgid}"
         entries.append(
-            Entry(
-                uri,
-                installed.pgid,
-                Status.PRUNE,
-                "installed but no longer declared here",
-                installed.table,
-                installed,
-            )
+            Entry(uri, installed.pgid, status, reason, installed.table, installed, scope=scope)
         )
     return entries
 
@@ -309,11 +338,17 @@ def _drop_action(entry: Entry, reason: str) -> Action:
 
 
 def _selected(entries: list[Entry], uris: Collection[str] | None) -> list[Entry]:
-    return [e for e in entries if e.status is not Status.PRUNE and (uris is None or e.uri in uris)]
+    return [
+        e
+        for e in entries
+        if e.status not in (Status.PRUNE, Status.FOREIGN) and (uris is None or e.uri in uris)
+    ]
 
 
-def plan_prune(entries: list[Entry]) -> list[Action]:
-    return [_drop_action(e, e.reason) for e in entries if e.status is Status.PRUNE]
+def plan_prune(entries: list[Entry], *, foreign: bool = False) -> list[Action]:
+    """Drop what is PRUNE (and, with ``foreign``, the FOREIGN triggers too)."""
+    kinds = (Status.PRUNE, Status.FOREIGN) if foreign else (Status.PRUNE,)
+    return [_drop_action(e, e.reason) for e in entries if e.status in kinds]
 
 
 def plan_install(

@@ -19,6 +19,7 @@ class Status(str, enum.Enum):
     UNINSTALLED = "UNINSTALLED"  # declared, not installed
     PRUNE = "PRUNE"  # installed by us, no longer declared for this database
     UNALLOWED = "UNALLOWED"  # the router (or a non-Postgres backend) excludes it here
+    FOREIGN = "FOREIGN"  # signed, on a table no model of this project maps to: left alone
 
     def __str__(self) -> str:
         return self.value
@@ -158,3 +159,30 @@ class InstalledTrigger:
     def owns_function(self) -> bool:
         """It executes its own function (same name, in its table's schema): safe to drop."""
         return self.function_name == self.pgid and self.function_schema == self.table.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where one reconcile of an alias looks: one schema, or the connection's own search_path.
+
+    ``schema`` None is the connection as it is (its current schema is the home). Otherwise the
+    schema is the home and tables resolve through ``path`` (None: the schema put in front of
+    the connection's search_path). Only the home schema's tables, and tables a declaration
+    allowed here resolves to, are this scope's to prune: see docs/reconcile.md, "Ownership".
+    """
+
+    schema: str | None = None
+    path: tuple[str, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.schema if self.schema is not None else ""
+
+
+class Owner(str, enum.Enum):
+    """Who owns a table seen by a scope, for a trigger no declaration of the scope claims."""
+
+    HERE = "here"  # a model the router allows in this scope maps to it: ours
+    ELSEWHERE = "elsewhere"  # allowed on another alias of the same database: theirs
+    NOWHERE = "nowhere"  # a model of ours, allowed nowhere any more: ours to prune
+    UNKNOWN = "unknown"  # no model of this project maps to it: another service's
