@@ -45,7 +45,14 @@ class Command(BaseCommand):
                 action="append",
                 dest="schemas",
                 default=[],
-                help="schema to put on the search_path (repeatable)",
+                help="reconcile in this schema (repeatable; each schema is put in front of the "
+                "connection's search_path, which it extends)",
+            )
+            p.add_argument(
+                "--all-schemas",
+                action="store_true",
+                help="every schema PGTRIGGER_LIVE_SCHEMAS gives (django-tenants: public and "
+                "every tenant), in one catalog query",
             )
             p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -57,6 +64,12 @@ class Command(BaseCommand):
         for name, (help_text, _) in _MUTATIONS.items():
             p = sub.add_parser(name, help=help_text)
             common(p, uris=name != "prune")
+            if name == "prune":
+                p.add_argument(
+                    "--foreign",
+                    action="store_true",
+                    help="also drop signed triggers on tables no model of this project uses",
+                )
             p.add_argument(
                 "--dry-run",
                 action="store_true",
@@ -65,19 +78,33 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         subcommand = options["subcommand"]
-        kwargs: dict[str, Any] = {"database": options["database"], "schemas": options["schemas"]}
+        kwargs: dict[str, Any] = {
+            "database": options["database"],
+            "schemas": options["schemas"],
+            "all_schemas": options["all_schemas"],
+        }
         try:
             if subcommand == "ls":
                 self._ls(installation.status(*options["uris"], **kwargs), options)
                 return
             func = _MUTATIONS[subcommand][1]
             uris = options.get("uris") or []
+            if subcommand == "prune":
+                kwargs["foreign"] = options["foreign"]
+            if subcommand == "install" and not options["json"] and self.stderr.isatty():
+                kwargs["progress"] = self._progress
             plan = func(*uris, dry_run=options["dry_run"], **kwargs)
         except PgTriggerLiveError as exc:
             raise CommandError(str(exc)) from exc
         self._plan(plan, options)
 
     # -- output -------------------------------------------------------------------------------
+
+    def _progress(self, done: int, total: int) -> None:
+        """On a terminal only (never in CI logs or under --json): how far a long install is."""
+        self.stderr.write(f"\r  applied {done:,} of {total:,} actions", ending="")
+        if done == total:
+            self.stderr.write("")
 
     def _ls(self, entries: list[Entry], options: dict[str, Any]) -> None:
         if options["json"]:
@@ -86,6 +113,7 @@ class Command(BaseCommand):
             self.stdout.write("No triggers are registered or installed.")
         else:
             width = max(len(e.status.value) for e in entries)
+            multi_scope = len({e.scope for e in entries}) > 1 or any(e.scope for e in entries)
             styles = {
                 Status.INSTALLED: self.style.SUCCESS,
                 Status.UNINSTALLED: self.style.ERROR,
@@ -93,6 +121,7 @@ class Command(BaseCommand):
                 Status.TAMPERED: self.style.WARNING,
                 Status.PRUNE: self.style.NOTICE,
                 Status.UNALLOWED: self.style.HTTP_INFO,
+                Status.FOREIGN: self.style.HTTP_INFO,
             }
             lines = []
             for entry in entries:
@@ -105,7 +134,8 @@ class Command(BaseCommand):
                     if entry.enabled is not None
                     else self.style.HTTP_INFO
                 )
-                line = f"{status} {enabled_style(enabled_text.ljust(8))} {entry.uri}"
+                where = f"{entry.scope}: " if multi_scope else ""
+                line = f"{status} {enabled_style(enabled_text.ljust(8))} {where}{entry.uri}"
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
                 lines.append(line)
@@ -115,7 +145,10 @@ class Command(BaseCommand):
             if drift:
                 raise CommandError(
                     f"{len(drift)} trigger(s) not in sync: "
-                    + ", ".join(f"{e.uri} {e.status.value}" for e in drift),
+                    + ", ".join(
+                        f"{e.scope + ': ' if e.scope else ''}{e.uri} {e.status.value}"
+                        for e in drift
+                    ),
                     returncode=1,
                 )
 
@@ -131,6 +164,7 @@ class Command(BaseCommand):
                                 "uri": a.uri,
                                 "pgid": a.pgid,
                                 "table": f"{a.table.schema}.{a.table.name}",
+                                "schema": a.table.schema,
                                 "reason": a.reason,
                                 "sql": list(a.sql),
                             }
@@ -158,5 +192,6 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "status": entry.status.value,
         "enabled": entry.enabled.label if entry.enabled is not None else None,
         "table": f"{entry.table.schema}.{entry.table.name}" if entry.table else None,
+        "scope": entry.scope or None,
         "reason": entry.reason,
     }
