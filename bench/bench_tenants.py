@@ -50,6 +50,7 @@ def main() -> int:
     parser.add_argument("--schemas", type=int, default=100)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", help="write cProfile stats of one no-op reconcile here")
     args = parser.parse_args()
 
     from tests import pgtest
@@ -117,6 +118,12 @@ def main() -> int:
             noop.append(timed(lambda: pgtrigger.install(all_schemas=True)))
         result["noop_queries"] = len(queries.captured_queries)
     result["noop_s"] = statistics.median(noop)
+    if args.profile:
+        import cProfile
+
+        cProfile.runctx(
+            "pgtrigger.install(all_schemas=True)", globals(), locals(), filename=args.profile
+        )
     ls = [
         timed(lambda: call_command("pgtrigger", "ls", "--all-schemas", stdout=io.StringIO()))
         for _ in range(args.runs)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 # resolved: each wanted table as each scope resolves it (unqualified names: the first schema
 #   of the path holding a relation of that name; qualified ones the same in every scope).
 # Triggers are read on the home schemas' tables and on the resolved tables. Partition clones
-# (tgparentid <> 0) and internal triggers are never ours.
+# (tgparentid <> 0) and internal triggers are never ours. Trigger rows carry schema OIDs,
+# named by the 'schema' rows: the server misestimates the trigger rows (the LIKE) and would
+# scan pg_namespace once per trigger to join names in (10,000 triggers: +140 ms).
 _QUERY = f"""
 WITH spec AS (
     SELECT s.ord::int AS scope, s.v->>'schema' AS schema,
@@ -82,17 +84,19 @@ SELECT 'table', r.scope, r.schema, r.name, c.relname, c.oid::bigint,
   JOIN pg_class c ON c.oid = r.oid
   JOIN pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
-SELECT 'trigger', NULL, n.nspname, NULL, c.relname, c.oid::bigint,
-       t.tgname::text, t.tgenabled::text, d.description,
-       t.tgconstraint <> 0, pn.nspname::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
+SELECT 'schema', n.oid::bigint, NULL, n.nspname, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM pg_namespace n
+UNION ALL
+SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
+       t.tgname::text, t.tgenabled::text, d.description, t.tgconstraint <> 0,
+       p.pronamespace::bigint::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
                      | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
        {DEFINITION_FINGERPRINT}
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_proc p ON p.oid = t.tgfoid
-  LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
   LEFT JOIN pg_description d
          ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
  WHERE t.tgname LIKE %s
@@ -222,10 +226,15 @@ def _snapshot(
     by_pair: dict[tuple[str | None, str], list[str]] = {}
     for db_table, pair in names.items():
         by_pair.setdefault(pair, []).append(db_table)
-    triggers: list[InstalledTrigger] = []
+    schema_names: dict[int, str] = {}
+    trigger_rows = []
     for row in rows:
         kind, scope_no, schema, name = row[0], row[1], row[2], row[3]
-        if kind == "scope":
+        if kind == "trigger":
+            trigger_rows.append(row)
+        elif kind == "schema":
+            schema_names[scope_no] = name
+        elif kind == "scope":
             view = views[scope_no - 1]
             if name is None and schema is not None:
                 raise SchemaError(
@@ -234,27 +243,27 @@ def _snapshot(
                     "the schemas given (-s, PGTRIGGER_LIVE_SCHEMAS)."
                 )
             view.home = name
-        elif kind == "table":
+        else:
             table = TableRef(row[6], row[4], int(row[5]))
             targets = views if scope_no is None else [views[scope_no - 1]]
             for db_table in by_pair[(schema, name)]:
                 for view in targets:
                     view.tables[db_table] = table
-        else:
-            triggers.append(
-                InstalledTrigger(
-                    table=TableRef(schema, row[4], int(row[5])),
-                    pgid=row[6],
-                    enabled=Enabled(row[7]),
-                    comment=row[8],
-                    is_constraint=bool(row[9]),
-                    function_schema=row[10],
-                    function_name=row[11],
-                    function_md5=row[12],
-                    shape=row[13],
-                    definition=row[14],
-                )
-            )
+    triggers = [
+        InstalledTrigger(
+            table=TableRef(schema_names[row[1]], row[4], int(row[5])),
+            pgid=row[6],
+            enabled=Enabled(row[7]),
+            comment=row[8],
+            is_constraint=bool(row[9]),
+            function_schema=schema_names.get(int(row[10])) if row[10] is not None else None,
+            function_name=row[11],
+            function_md5=row[12],
+            shape=row[13],
+            definition=row[14],
+        )
+        for row in trigger_rows
+    ]
     by_schema: dict[str, list[InstalledTrigger]] = {}
     by_oid: dict[int, list[InstalledTrigger]] = {}
     for trigger in triggers:

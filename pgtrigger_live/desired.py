@@ -62,9 +62,13 @@ def same_database(alias: str) -> list[str]:
     ]
 
 
-def _project_tables() -> dict[tuple[str | None, str], list[type[models.Model]]]:
+#: (schema or None, table) -> the concrete models of this project stored there.
+TableIndex = dict[tuple[str | None, str], list[type[models.Model]]]
+
+
+def project_tables() -> TableIndex:
     """(schema or None, table) -> the concrete models of this project stored there."""
-    index: dict[tuple[str | None, str], list[type[models.Model]]] = {}
+    index: TableIndex = {}
     for model in apps.get_models(include_auto_created=True):
         if model._meta.proxy:
             continue
@@ -72,23 +76,26 @@ def _project_tables() -> dict[tuple[str | None, str], list[type[models.Model]]]:
     return index
 
 
-def owner_of(alias: str, home: str | None) -> OwnerOf:
+def owner_of(alias: str, home: str | None, index: TableIndex | None = None) -> OwnerOf:
     """Who owns a table seen from a scope of ``alias`` whose home schema is ``home``.
 
     Asked (inside the scope's router context) only for tables that carry a trigger of ours no
     declaration claims, so a reconcile in sync never calls the router for it.
     """
-    index = _project_tables()
-    others = same_database(alias)
+    tables = index if index is not None else project_tables()
+    others: list[str] | None = None
 
     def decide(table: TableRef) -> Owner:
-        found = list(index.get((table.schema, table.name), ()))
+        nonlocal others
+        found = list(tables.get((table.schema, table.name), ()))
         if table.schema == home:
-            found += index.get((None, table.name), ())
+            found += tables.get((None, table.name), ())
         if not found:
             return Owner.UNKNOWN
         if any(allowed(model, alias) for model in found):
             return Owner.HERE
+        if others is None:
+            others = same_database(alias)
         if any(allowed(model, other) for model in found for other in others):
             return Owner.ELSEWHERE
         return Owner.NOWHERE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
 from pgtrigger_live import applier, catalog, conf, registry
 from pgtrigger_live.catalog import ScopeView, Snapshot
 from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of
+from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
 from pgtrigger_live.planner import (
     Desired,
     Entry,
@@ -24,6 +24,7 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
+from pgtrigger_live.schemas import Routing
 from pgtrigger_live.schemas import scopes as schema_scopes
 from pgtrigger_live.state import Enabled, Owner, Scope, Status
 from pgtrigger_live.triggers import Trigger
@@ -48,7 +49,7 @@ class _Reading:
 
     alias: str
     scopes: list[Scope]
-    routing: Callable[[str | None], AbstractContextManager[None]]
+    routing: Routing
     tables: list[str]
     desired: list[list[Desired]]
     snapshot: Snapshot
@@ -56,9 +57,10 @@ class _Reading:
     def entries(self, snapshot: Snapshot) -> list[list[Entry]]:
         """The statuses of each scope (the router asked as that scope's schema)."""
         result = []
+        index = project_tables()
         for view, desired in zip(snapshot.views, self.desired, strict=True):
-            with self.routing(view.scope.schema):
-                result.append(statuses(desired, view, owner_of(self.alias, view.home)))
+            with self.routing(view.scope.schema) if self.routing else nullcontext():
+                result.append(statuses(desired, view, owner_of(self.alias, view.home, index)))
         return result
 
 
@@ -72,9 +74,12 @@ def _read(
     catalog query for every scope runs on the server."""
     scopes, routing = schema_scopes(alias, schemas, all_schemas=all_schemas)
     allowed_in: list[list[bool]] = []
-    for scope in scopes:
-        with routing(scope.schema):
-            allowed_in.append([allowed(model, alias) for _, model, _ in items])
+    if routing is None:  # the router answers the same for every scope: ask once
+        allowed_in = [[allowed(model, alias) for _, model, _ in items]] * len(scopes)
+    else:
+        for scope in scopes:
+            with routing(scope.schema):
+                allowed_in.append([allowed(model, alias) for _, model, _ in items])
     wanted = [any(flags[i] for flags in allowed_in) for i in range(len(items))]
     tables = list(
         dict.fromkeys(m._meta.db_table for (_, m, _), w in zip(items, wanted, strict=True) if w)
@@ -86,19 +91,19 @@ def _read(
             for (_, model, trigger), w in zip(items, wanted, strict=True)
         ]
         snapshot = finish()
+    everywhere = [
+        Desired(uri, c.pgid if c is not None else t.get_pgid(m), m._meta.db_table, c)
+        for (uri, m, t), c in zip(items, compiled, strict=True)
+    ]
     desired = [
-        [
-            Desired(
-                uri,
-                c.pgid if c is not None else trigger.get_pgid(model),
-                model._meta.db_table,
-                c if flags[i] else None,
-            )
-            for i, ((uri, model, trigger), c) in enumerate(zip(items, compiled, strict=True))
-        ]
+        [d if flag else _unallowed(d) for d, flag in zip(everywhere, flags, strict=True)]
         for flags in allowed_in
     ]
     return _Reading(alias, scopes, routing, tables, desired, snapshot)
+
+
+def _unallowed(desired: Desired) -> Desired:
+    return Desired(desired.uri, desired.pgid, desired.db_table, None)
 
 
 def _reconcile(

@@ -157,10 +157,15 @@ def _names(value: Any, origin: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+#: Points the project's router at one schema while open (django-tenants), or None where the
+#: router's answers do not depend on the schema.
+Routing = Callable[[str | None], AbstractContextManager[None]] | None
+
+
 def scopes(
     alias: str, schemas: Sequence[str] = (), *, all_schemas: bool = False
-) -> tuple[list[Scope], Callable[[str | None], AbstractContextManager[None]]]:
-    """The scopes of one call, and the router context for each scope's schema.
+) -> tuple[list[Scope], Routing]:
+    """The scopes of one call, and how to ask the router as each scope's schema.
 
     No schemas: the connection as it is (one scope). ``schemas``: each one a scope of its
     own, put in front of the connection's search_path (django-tenants: the tenant's path).
@@ -178,9 +183,9 @@ def scopes(
         if not names:
             raise SchemaError(f"PGTRIGGER_LIVE_SCHEMAS gives no schema for database {alias!r}.")
     if src is None:
-        return [Scope(name) for name in names] or [Scope()], lambda _: nullcontext()
+        return [Scope(name) for name in names] or [Scope()], None
     routing = src.routing
-    return (
-        [src.scope(alias, name) for name in names] or [Scope()],
-        lambda schema: routing(alias, schema),
-    )
+    scoped = [src.scope(alias, name) for name in names] or [Scope()]
+    if not isinstance(src, DjangoTenants):
+        return scoped, None
+    return scoped, lambda schema: routing(alias, schema)

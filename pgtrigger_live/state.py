@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 COMMENT_PREFIX = "pgtrigger_live"
 #: Bumped only when the meaning of the hashes changes; older comments are then re-signed.
@@ -145,10 +145,11 @@ class InstalledTrigger:
     shape: int | None = None
     #: The server's fingerprint of the trigger as it is now (ddl.DEFINITION_FINGERPRINT).
     definition: str | None = None
+    #: ``comment`` parsed, once (the planner reads it several times per trigger).
+    signature: Signature | None = field(init=False, compare=False, repr=False, default=None)
 
-    @property
-    def signature(self) -> Signature | None:
-        return Signature.parse(self.comment)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signature", Signature.parse(self.comment))
 
     @property
     def is_ours(self) -> bool:
