@@ -30,6 +30,7 @@ class PgTriggerLiveConfig(AppConfig):
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")
         pre_migrate.connect(on_pre_migrate, dispatch_uid="pgtrigger_live.pre_migrate")
         checks.register(trigger_checks.check_settings)
+        checks.register(trigger_checks.check_schemas)
         install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
         from pgtrigger_live import errors

@@ -109,3 +109,31 @@ def test_registered_returns_model_and_trigger_pairs() -> None:
 def test_triggers_never_reach_migrations() -> None:
     # Meta.triggers is accepted by models but kept out of migration state.
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, None),
+        (["a", "b"], None),
+        ({"default": ["a"], "other": lambda alias: []}, None),
+        (lambda alias: ["a"], None),
+        ("tests.routers.OnlyDefault", None),  # any importable callable
+        ("django_tenants", 'but django_tenants is not installed'),
+        ("no.such.module", "not a list, a callable, its dotted path"),
+        (42, "must give a list of schema names, not 42"),
+        (["ok", ""], "'' is not a schema name"),
+        ({"default": "public"}, "must give a list of schema names, not 'public'"),
+    ],
+)
+def test_schemas_setting_is_checked(settings: object, value: object, message: str | None) -> None:
+    from pgtrigger_live.checks import check_schemas
+
+    settings.PGTRIGGER_LIVE_SCHEMAS = value  # type: ignore[attr-defined]
+    errors = check_schemas()
+    if message is None:
+        assert errors == []
+    else:
+        (error,) = errors
+        assert error.id == "pgtrigger_live.E003"
+        assert message in error.msg
