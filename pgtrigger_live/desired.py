@@ -46,13 +46,17 @@ def collect(
 
 
 def same_database(alias: str) -> list[str]:
-    """The other PostgreSQL aliases that reach the same database (host, port, name)."""
+    """The other PostgreSQL aliases that may reach the same database: the same database name.
+
+    Host and port are not compared on purpose: "localhost" and "127.0.0.1", or a PgBouncer
+    port and the server's own, reach one database under different spellings. Taking two
+    databases of the same name for one only means a trigger is left alone (never dropped).
+    """
 
     def key(name: str) -> tuple[object, ...]:
         s = connections.settings[name]
         options = s.get("OPTIONS") or {}
-        port = str(s.get("PORT") or "")
-        return (s.get("HOST") or "", port, s.get("NAME"), options.get("service"))
+        return (s.get("NAME") or options.get("dbname"), options.get("service"))
 
     mine = key(alias)
     return [
