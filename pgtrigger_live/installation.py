@@ -34,8 +34,8 @@ logger = logging.getLogger("pgtrigger_live")
 Selector = str | type[models.Model]
 #: (entries, the selected URIs or None for "everything", server version) -> Plan
 _Planner = Callable[[list[Entry], "set[str] | None", int], Plan]
-#: Called after each applied batch with (actions done, actions in all).
-Progress = Callable[[int, int], None]
+#: Called after each applied batch with (actions done, actions in all, the batch's schemas).
+Progress = Callable[[int, int, list[str]], None]
 
 #: Tables one transaction may lock at most when a reconcile spans several schemas: every
 #: locked table takes a slot of the shared lock table (max_locks_per_transaction x
@@ -162,7 +162,7 @@ def _reconcile(
         ran.append(done_plan)
         done += len(done_plan.actions)
         if progress is not None:
-            progress(done, total)
+            progress(done, total, [scope.label for scope in scopes])
     return _merge(ran, skipped=plan.skipped)
 
 

@@ -242,3 +242,27 @@ def test_triggers_outside_the_search_path_are_seen_when_asked(extra_trigger: Add
     assert entry.scope == "retired"
     pgtrigger.prune(schemas=["retired"])
     assert triggers_by_schema(trigger.get_pgid(Plain)) == {}
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_only_on_a_terminal(
+    schemas: list[str], extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch, tty: bool
+) -> None:
+    from pgtrigger_live import installation
+
+    monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)  # one batch per schema
+    uri = extra_trigger(Plain, bump())
+    err = _Terminal() if tty else StringIO()
+    call_command("pgtrigger", "install", uri, "--all-schemas", stdout=StringIO(), stderr=err)
+    lines = err.getvalue()
+    if tty:
+        assert "applied 1 of 3 trigger actions (schemas s1)" in lines
+        assert 'applied 3 of 3 trigger actions (schemas Odd "Name")' in lines
+    else:
+        assert lines == ""
+    assert set(triggers_by_schema(pgtrigger.status(uri, all_schemas=True)[0].pgid)) == set(schemas)

@@ -100,9 +100,12 @@ class Command(BaseCommand):
 
     # -- output -------------------------------------------------------------------------------
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, schemas: list[str]) -> None:
         """On a terminal only (never in CI logs or under --json): how far a long install is."""
-        self.stderr.write(f"\r  applied {done:,} of {total:,} actions", ending="")
+        where = f"{schemas[0]} .. {schemas[-1]}" if len(schemas) > 1 else schemas[0] or "-"
+        self.stderr.write(
+            f"\r  applied {done:,} of {total:,} trigger actions (schemas {where})", ending=""
+        )
         if done == total:
             self.stderr.write("")
 
