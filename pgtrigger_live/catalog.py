@@ -136,25 +136,13 @@ class Snapshot:
         return self.views[0].triggers if self.views else []
 
 
-def split_table(db_table: str) -> tuple[str | None, str]:
-    """A model's ``db_table`` as (schema or None, table name).
-
-    Django's idioms are honoured: an already quoted name, and ``'schema"."table'`` (or
-    ``'"schema"."table"'``) for a table in a schema. Anything else is one table name.
-    """
-    name = db_table
-    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
-        name = name[1:-1]
-    if name.count('"."') == 1 and name.count('"') == 2:
-        schema, table = name.split('"."')
-        return schema, table
-    return None, name
+#: Kept here for callers of the catalog; the parsing lives with the other SQL text helpers.
+split_table = sql.split_table
 
 
 def regclass_name(db_table: str) -> str:
     """The text to_regclass() should parse for a model's ``db_table`` (always quoted)."""
-    schema, table = split_table(db_table)
-    return sql.qualified(schema, table)
+    return sql.quote_table(db_table)
 
 
 def read(

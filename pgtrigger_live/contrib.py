@@ -363,7 +363,7 @@ class SoftDelete(Trigger):
         match = " AND ".join(
             f"{sql.quote_ident(c)} = OLD.{sql.quote_ident(c)}" for c in _pk_columns(model)
         )
-        table = sql.quote_ident(model._meta.db_table)
+        table = sql.quote_table(model._meta.db_table)
         return (
             f"UPDATE {table} SET {sql.quote_ident(column)} = {self.render_value(model)} "
             f"WHERE {match}; RETURN NULL;"
