@@ -35,13 +35,17 @@ def model_meta() -> bool:
 
 
 def lock_timeout_ms() -> int:
-    """How long one DDL statement may wait for a table lock before the attempt is retried."""
-    return int(_get("PGTRIGGER_LIVE_LOCK_TIMEOUT_MS", None, 3000))
+    """How long one attempt may wait for a table lock (each LOCK and DDL statement).
+
+    This bounds how long application queries queue behind a deploy: while a reconcile waits
+    for a table lock, every conflicting query that arrives after it waits too.
+    """
+    return int(_get("PGTRIGGER_LIVE_LOCK_TIMEOUT_MS", None, 50))
 
 
-def lock_retries() -> int:
-    """How many times a reconcile is retried after a lock timeout."""
-    return int(_get("PGTRIGGER_LIVE_LOCK_RETRIES", None, 3))
+def lock_deadline_s() -> float:
+    """How long a reconcile keeps retrying busy tables (jittered backoff) before it fails."""
+    return float(_get("PGTRIGGER_LIVE_LOCK_DEADLINE_S", None, 30))
 
 
 def reconcile_wait_ms() -> int:

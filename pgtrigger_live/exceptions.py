@@ -32,3 +32,7 @@ class LockTimeoutError(InstallError):
 
 class SchemaError(PgTriggerLiveError):
     """A schema to reconcile does not exist, or the schema list could not be read."""
+
+
+class ConnectionLostError(InstallError):
+    """The connection to the database was lost during a reconcile (and was not retried)."""
