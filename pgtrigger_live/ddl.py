@@ -141,10 +141,11 @@ def lock_tables(locks: Sequence[tuple[int, str]]) -> str:
     """Lock tables ``(oid, mode)`` in oid order before any DDL, naming the busy one on failure.
 
     Taking the strongest lock a table needs first means no DDL statement later upgrades it
-    (an upgrade queues again). Only tables and partitioned tables are locked: LOCK on a view
-    would lock its base tables too, and foreign tables cannot be locked; their DDL waits
-    under the same lock_timeout. A table that stays busy past lock_timeout raises
-    lock_not_available whose DETAIL is ``BUSY_DETAIL`` followed by its oid.
+    (an upgrade queues again). Only tables and partitioned tables the role may LOCK (UPDATE,
+    DELETE or TRUNCATE privilege) are locked: LOCK on a view would lock its base tables too,
+    foreign tables cannot be locked, and a role with only the TRIGGER privilege can still
+    create triggers. Their DDL waits under the same lock_timeout. A table that stays busy
+    past lock_timeout raises lock_not_available whose DETAIL is ``BUSY_DETAIL`` + its oid.
     """
     if not locks:
         return ""
@@ -157,6 +158,7 @@ def lock_tables(locks: Sequence[tuple[int, str]]) -> str:
         "FOR r IN SELECT c.oid, s.mode "
         f"FROM (VALUES {rows}) AS s(relid, mode) "
         "JOIN pg_catalog.pg_class c ON c.oid = s.relid AND c.relkind IN ('r', 'p') "
+        "AND pg_catalog.has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE') "
         "ORDER BY c.oid LOOP busy := r.oid; "
         "EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', r.oid::regclass, r.mode); "
         "END LOOP; "

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
+from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 
-from pgtrigger_live import applier, catalog, conf, registry
+from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
 from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
+from pgtrigger_live.exceptions import PgTriggerLiveError
 from pgtrigger_live.planner import (
     Desired,
     Entry,
@@ -435,4 +438,12 @@ def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -
     """
     if not conf.install_on_migrate() or sender is not last_app_with_models():
         return
-    _install((), using, (), enabled=_DROPPED_STATES.pop(using, None))
+    verbosity, stdout = kwargs.get("verbosity", 1), kwargs.get("stdout") or sys.stdout
+    try:
+        plan = _install((), using, (), enabled=_DROPPED_STATES.pop(using, None))
+    except (PgTriggerLiveError, DatabaseError) as exc:
+        details = str(exc).strip().splitlines()[1:]
+        if details and verbosity >= 1:
+            stdout.write("\n".join(details) + "\n")
+        raise CommandError(reporting.migrate_failed(using, exc)) from exc
+    reporting.migrate_report(plan, verbosity=verbosity, stdout=stdout)

@@ -9,7 +9,7 @@ from typing import TypeVar
 from django.db import models
 
 from pgtrigger_live import naming
-from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
+from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError, did_you_mean
 from pgtrigger_live.triggers import Trigger
 
 M = TypeVar("M", bound=type[models.Model])
@@ -99,9 +99,9 @@ def select(*selectors: str | type[models.Model]) -> list[tuple[str, type[models.
     for selector in selectors:
         matched = _match(selector)
         if not matched:
-            raise UnknownTriggerError(
-                f'URI "{_describe(selector)}" not found in pgtrigger registry'
-            )
+            wanted = _describe(selector)
+            hint = did_you_mean(wanted, _registry) if isinstance(selector, str) else ""
+            raise UnknownTriggerError(f'URI "{wanted}" not found in pgtrigger registry{hint}')
         for item in matched:
             chosen.setdefault(item[0], item)
     return list(chosen.values())

@@ -123,7 +123,7 @@ def test_repeated_schema_option_and_ls(schemas: list[str], extra_trigger: AddTri
     uri = extra_trigger(Plain, bump())
     run("install", uri, "-s", "s1", "-s", "s2")
     out = run("ls", uri, "--all-schemas")
-    lines = [line.split(None, 2) for line in out.splitlines() if uri in line]
+    lines = [line.split(None, 2) for line in out.splitlines() if line.startswith(("IN", "UN"))]
     assert [(line[0], line[2].split(":", 1)[0]) for line in lines] == [
         ("INSTALLED", "s1"),
         ("INSTALLED", "s2"),
