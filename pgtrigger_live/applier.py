@@ -102,8 +102,11 @@ def apply(
     Busy tables: each attempt waits at most ``PGTRIGGER_LIVE_LOCK_TIMEOUT_MS`` for a table
     lock (so application queries never queue behind us for longer), then rolls back and
     retries with jittered backoff until ``PGTRIGGER_LIVE_LOCK_DEADLINE_S``; the final error
-    names the table and what holds it. A lost connection is retried once on a fresh one
-    (logged), unless the reconcile runs inside the caller's transaction, which is lost too.
+    names the table and what holds it. With ``PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer"`` the
+    actions on a busy table are set aside at once and the rest is applied; the set-aside ones
+    are retried until the deadline and, if still busy then, returned in ``skipped`` as
+    deferred instead of failing. A lost connection is retried once on a fresh one (logged),
+    unless the reconcile runs inside the caller's transaction, which is lost too.
     """
     connection = connections[alias]
     deadline = time.monotonic() + conf.lock_deadline_s()
@@ -111,6 +114,9 @@ def apply(
     batch = BATCH_ACTIONS
     attempt = reconnects = 0
     plan: Plan | None = None
+    defer = conf.on_busy_table() == "defer"
+    deferred: dict[int, str] = {}  # table oid -> why, left out of the next attempt
+    applied: list[Action] = []  # committed by earlier attempts (defer mode)
     settings = {"lock_timeout": f"{conf.reconcile_wait_ms()}ms"}
     while True:
         stage, lost = "connecting", False
@@ -124,16 +130,25 @@ def apply(
                     snapshot = catalog.read(connection, db_tables, scopes)
                     unchanged = seen is not None and seen[0] == snapshot
                     plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
+                    todo = _without(plan, deferred)
                     stage = "running the DDL"
-                    _run(alias, plan, batch)
+                    _run(alias, todo, batch)
                 except DatabaseError:
                     # Seen here, before atomic() cleans up: leaving the block may reconnect.
                     lost = _connection_lost(alias)
                     raise
                 stage = "committing"
-            for action in plan.actions:
+            for action in todo.actions:
                 logger.info("pgtrigger_live: %s", action.describe())
-            return plan
+            if not deferred:
+                return _with_applied(plan, applied)
+            applied.extend(todo.actions)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _deferred(plan, applied, deferred)
+            attempt += 1
+            time.sleep(min(left, _backoff(attempt)))
+            deferred = {}  # try the busy tables again (the plan is re-read under the lock)
         except _BatchFailed:
             batch = 1  # rolled back; run again action by action to report precisely
         except DatabaseError as exc:
@@ -147,6 +162,10 @@ def apply(
                 continue
             if _pgcode(exc) != _LOCK_NOT_AVAILABLE:
                 raise
+            busy = _busy_oid(exc)
+            if defer and busy is not None and busy not in deferred:
+                deferred[busy] = _first_line(exc)
+                continue  # at once, without that table
             attempt += 1
             left = deadline - time.monotonic()
             if left <= 0:
@@ -159,6 +178,36 @@ def apply(
                 delay * 1000,
             )
             time.sleep(delay)
+
+
+def _without(plan: Plan, deferred: dict[int, str]) -> Plan:
+    if not deferred:
+        return plan
+    return Plan(tuple(a for a in plan.actions if a.table.oid not in deferred), plan.skipped)
+
+
+def _with_applied(plan: Plan, applied: list[Action]) -> Plan:
+    """The plan that ran, with the actions earlier attempts committed in front."""
+    if not applied:
+        return plan
+    return Plan((*applied, *plan.actions), plan.skipped)
+
+
+def _deferred(plan: Plan, applied: list[Action], deferred: dict[int, str]) -> Plan:
+    """What ran, and the actions on tables still busy at the deadline as ``skipped``."""
+    left = [a for a in plan.actions if a.table.oid in deferred]
+    for action in left:
+        logger.warning("pgtrigger_live: deferred %s: %s", action.uri, deferred[action.table.oid])
+    skipped = tuple(
+        (a.uri, f"deferred: {deferred[a.table.oid]}; the next reconcile finishes it") for a in left
+    )
+    return Plan(tuple(applied), (*plan.skipped, *skipped))
+
+
+def _busy_oid(exc: BaseException) -> int | None:
+    """The table ``ddl.lock_tables`` found busy, from the error's DETAIL (None: unknown)."""
+    detail = getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or ""
+    return int(detail[len(ddl.BUSY_DETAIL) :]) if detail.startswith(ddl.BUSY_DETAIL) else None
 
 
 def _backoff(attempt: int) -> float:
@@ -282,9 +331,8 @@ def _busy_message(
 ) -> str:
     """Say which table stayed busy, who holds it and how to retry (one catalog query)."""
     modes = lock_modes(plan) if plan is not None else {}
-    detail = getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or ""
-    if detail.startswith(ddl.BUSY_DETAIL):
-        busy = int(detail[len(ddl.BUSY_DETAIL) :])
+    busy = _busy_oid(exc)
+    if busy is not None:
         modes = {busy: modes.get(busy, ddl.ACCESS_EXCLUSIVE)}
     holders: list[str] = []
     tables: list[str] = []

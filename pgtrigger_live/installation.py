@@ -166,7 +166,9 @@ def _reconcile(
         done += len(done_plan.actions)
         if progress is not None:
             progress(done, total, [scope.label for scope in scopes])
-    return _merge(ran, skipped=plan.skipped)
+    # Under the lock the applier may add skips of its own (tables deferred while busy).
+    extra = tuple(s for p in ran for s in p.skipped if s not in plan.skipped)
+    return _merge(ran, skipped=(*plan.skipped, *extra))
 
 
 def _merge(plans: Sequence[Plan], skipped: tuple[tuple[str, str], ...] | None = None) -> Plan:

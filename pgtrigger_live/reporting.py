@@ -83,8 +83,11 @@ def migrate_report(plan: Plan, *, verbosity: int, stdout: TextIO | Any) -> None:
         return
     lines = ["Reconciling triggers:"]
     lines += [f"  {action_line(a, reason=verbosity >= 2)}" for a in plan.actions]
-    if verbosity >= 2:
-        lines += [f"  skip     {uri}: {why}" for uri, why in plan.skipped]
+    lines += [
+        f"  skip     {uri}: {why}"
+        for uri, why in plan.skipped
+        if verbosity >= 2 or why.startswith("deferred")  # work left for the next reconcile
+    ]
     lines.append(f"  {plan_summary(plan, dry_run=False)}")
     stdout.write("\n".join(lines) + "\n")
 

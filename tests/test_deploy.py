@@ -18,7 +18,7 @@ from pgtrigger_live.exceptions import ConnectionLostError, LockTimeoutError
 from pgtrigger_live.planner import Action, ActionKind, Plan
 from pgtrigger_live.state import Status, TableRef
 from tests import lockprobe
-from tests.testapp.models import Plain
+from tests.testapp.models import Account, Plain
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
 TABLE = Plain._meta.db_table
@@ -252,3 +252,52 @@ def test_a_connection_lost_twice_is_a_clear_error(
         "Nothing was applied: the reconcile's transaction never committed."
     )
     assert status_of(uri) is Status.UNINSTALLED
+
+
+# -- PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer" ----------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("on_busy", ["fail", "defer"])
+def test_a_busy_table_fails_everything_or_is_deferred(
+    extra_trigger: AddTrigger, settings: Any, on_busy: str
+) -> None:
+    settings.PGTRIGGER_LIVE_LOCK_DEADLINE_S = 0.2
+    settings.PGTRIGGER_LIVE_ON_BUSY_TABLE = on_busy
+    busy = extra_trigger(Plain, bump("busy_one"))
+    free = extra_trigger(Account, bump("free_one"))
+    with lockprobe.connect(connection.get_connection_params()) as other, other.transaction():
+        other.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
+        if on_busy == "fail":
+            with pytest.raises(LockTimeoutError):
+                pgtrigger.install(busy, free)
+        else:
+            plan = pgtrigger.install(busy, free)
+    if on_busy == "fail":
+        assert (status_of(busy), status_of(free)) == (Status.UNINSTALLED, Status.UNINSTALLED)
+        return
+    assert [a.uri for a in plan.actions] == [free]
+    ((uri, reason),) = plan.skipped
+    assert uri == busy
+    assert reason.startswith(f"deferred: table {TABLE} is busy")
+    assert (status_of(busy), status_of(free)) == (Status.UNINSTALLED, Status.INSTALLED)
+    pgtrigger.install(busy)  # the next reconcile finishes it
+    assert status_of(busy) is Status.INSTALLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_table_is_retried_until_the_deadline(
+    extra_trigger: AddTrigger, settings: Any
+) -> None:
+    settings.PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer"
+    busy = extra_trigger(Plain, bump("busy_then_free"))
+    free = extra_trigger(Account, bump("free_at_once"))
+    params = connection.get_connection_params()
+    try:
+        with lockprobe.holder(params, "lock", TABLE, None, 0.3):
+            plan = pgtrigger.install(busy, free)
+        assert [a.uri for a in plan.actions] == [free, busy]  # the busy one last
+        assert plan.skipped == ()
+        assert (status_of(busy), status_of(free)) == (Status.INSTALLED, Status.INSTALLED)
+    finally:
+        pgtrigger.uninstall(busy, free)
