@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, OperationalError, connections, transaction
 
-from pgtrigger_live import catalog, conf, ddl
+from pgtrigger_live import catalog, conf, ddl, reporting
 from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
 from pgtrigger_live.planner import Action, Plan
@@ -346,14 +346,16 @@ def _busy_message(
             if table not in tables:
                 tables.append(table)
             held = "holds" if granted else "waits for"
-            age_text = f"transaction open {age:.1f} s" if age is not None else "no transaction"
-            holders.append(
-                f"  pid {pid} ({state or 'prepared'}, {age_text}, {held} {mode} on {table}): "
-                f"{query or '?'}"
-            )
+            if pid is None:
+                what = "a prepared transaction (see pg_prepared_xacts)"
+            elif state is None:  # another role's session: its details need pg_read_all_stats
+                what = "details hidden from this role"
+            else:
+                what = f"{state}, transaction open {age or 0:.1f} s" if age is not None else state
+            holders.append(f"  pid {pid} ({what}, {held} {mode} on {table}): {query or '?'}")
     table_text = ", ".join(tables) if tables else "a table"
-    retry = f"python manage.py pgtrigger install -d {alias}" + "".join(
-        f" -s {s.schema}" for s in scopes if s.schema is not None
+    retry = reporting.command(
+        database=alias, schemas=[s.schema for s in scopes if s.schema is not None]
     )
     lines = [
         f"Database {_database(alias)}: {table_text} stayed busy for "

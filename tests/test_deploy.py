@@ -102,9 +102,7 @@ def test_a_table_busy_past_the_deadline_names_the_blocker(
     assert "Nothing was changed" in message
     assert f"pid {pid} (idle in transaction, transaction open " in message
     assert f"holds ShareLock on public.{TABLE}): LOCK TABLE {TABLE} IN SHARE MODE" in message
-    assert message.endswith(
-        "Retry when they are done: python manage.py pgtrigger install -d default"
-    )
+    assert message.endswith("Retry when they are done: python manage.py pgtrigger install")
     assert status_of(uri) is Status.UNINSTALLED
 
 
