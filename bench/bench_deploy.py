@@ -159,7 +159,9 @@ def render(results: dict[str, Any], runs: int, version: int, took: float) -> str
         f"{os.cpu_count()} cores, {runs} runs per row, {took:.0f} s). See the script's docstring "
         "for the scenarios. Longest wait of any application statement during the run "
         "(max over runs; median of the per-run maxima in brackets), in ms; the application "
-        "runs a SELECT over the table and an UPDATE of one row in a loop, 2 ms apart.",
+        "runs a SELECT over the table and an UPDATE of one row in a loop, 2 ms apart. "
+        "*before* is this code with the previous default timeout (3000 ms), which queues the "
+        "same way the previous code did. Run: `python bench/bench_deploy.py`.",
         "",
         "| scenario | lock_timeout | SELECT max | UPDATE max | deploy took | outcome |",
         "| --- | --- | --- | --- | --- | --- |",

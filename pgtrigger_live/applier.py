@@ -230,11 +230,11 @@ def _connection_lost(alias: str) -> bool:
 
 def _is_disconnect(exc: BaseException, stage: str) -> bool:
     """Server shutdown or terminated backend (57P01-57P03), connection failure (class 08), or
-    any OperationalError from COMMIT (it carries no SQLSTATE when the socket just closed)."""
+    an OperationalError without SQLSTATE from COMMIT (the socket just closed)."""
     code = _pgcode(exc) or ""
     if code.startswith("08") or code in ("57P01", "57P02", "57P03"):
         return True
-    return stage == "committing" and isinstance(exc, OperationalError)
+    return stage == "committing" and isinstance(exc, OperationalError) and not code
 
 
 def _database(alias: str) -> str:
