@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from django.core.management.base import CommandError
+
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'default'?"`` when a close name exists, else ``""``."""
@@ -45,3 +47,11 @@ class SchemaError(PgTriggerLiveError):
 
 class ConnectionLostError(InstallError):
     """The connection to the database was lost during a reconcile (and was not retried)."""
+
+
+class MigrateReconcileError(InstallError, CommandError):
+    """``migrate`` applied its migrations, then the trigger reconcile failed.
+
+    A CommandError, so ``manage.py migrate`` ends in one line (status 1); an InstallError, so
+    code that calls ``call_command("migrate")`` and catches InstallError keeps working.
+    """

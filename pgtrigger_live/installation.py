@@ -9,14 +9,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 
 from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
 from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
-from pgtrigger_live.exceptions import PgTriggerLiveError
+from pgtrigger_live.exceptions import MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.planner import (
     Desired,
     Entry,
@@ -447,5 +446,5 @@ def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -
         details = str(exc).strip().splitlines()[1:]
         if details and verbosity >= 1:
             stdout.write("\n".join(details) + "\n")
-        raise CommandError(reporting.migrate_failed(using, exc)) from exc
+        raise MigrateReconcileError(reporting.migrate_failed(using, exc)) from exc
     reporting.migrate_report(plan, verbosity=verbosity, stdout=stdout)

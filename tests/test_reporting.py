@@ -14,6 +14,7 @@ from django.db import connection, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live import reporting
+from pgtrigger_live.exceptions import InstallError
 from pgtrigger_live.planner import Action, ActionKind, Entry, Plan
 from pgtrigger_live.state import Status, TableRef
 from tests import lockprobe
@@ -194,5 +195,6 @@ def test_a_failed_reconcile_under_migrate_says_what_was_applied(
     )
     assert message.endswith("When that is fixed, run: python manage.py pgtrigger install")
     assert "\n" not in message
+    assert isinstance(info.value, InstallError)  # callers catching InstallError still do
     assert "migrate blocker" in out.getvalue()  # the details went to stdout
     assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
