@@ -119,7 +119,7 @@ def test_triggers_never_reach_migrations() -> None:
         ({"default": ["a"], "other": lambda alias: []}, None),
         (lambda alias: ["a"], None),
         ("tests.routers.OnlyDefault", None),  # any importable callable
-        ("django_tenants", 'but django_tenants is not installed'),
+        ("django_tenants", "but django_tenants is not installed"),
         ("no.such.module", "not a list, a callable, its dotted path"),
         (42, "must give a list of schema names, not 42"),
         (["ok", ""], "'' is not a schema name"),

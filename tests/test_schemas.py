@@ -74,7 +74,9 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_all_schemas_install_noop_change_prune(schemas: list[str], extra_trigger: AddTrigger) -> None:
+def test_all_schemas_install_noop_change_prune(
+    schemas: list[str], extra_trigger: AddTrigger
+) -> None:
     trigger = bump()
     uri = extra_trigger(Plain, trigger)
     pgid = trigger.get_pgid(Plain)
@@ -114,7 +116,9 @@ def test_all_schemas_install_noop_change_prune(schemas: list[str], extra_trigger
     ]
 
 
-def registry_swap(model: type[models.Model], old: pgtrigger.Trigger, new: pgtrigger.Trigger) -> None:
+def registry_swap(
+    model: type[models.Model], old: pgtrigger.Trigger, new: pgtrigger.Trigger
+) -> None:
     pgtrigger.registry.remove(model, old)
     pgtrigger.registry.add(model, new)
 
@@ -149,8 +153,9 @@ def test_a_schema_prunes_only_its_own_tables(schemas: list[str], extra_trigger: 
 
 def test_unknown_schema_fails_before_any_ddl(schemas: list[str], extra_trigger: AddTrigger) -> None:
     uri = extra_trigger(Plain, bump())
-    with CaptureQueriesContext(connection) as queries, pytest.raises(
-        SchemaError, match='Schema "nope" does not exist on database \'default\''
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(SchemaError, match="Schema \"nope\" does not exist on database 'default'"),
     ):
         pgtrigger.install(uri, schemas=["s1", "nope"])
     assert not [q for q in queries.captured_queries if q["sql"].lstrip().startswith(DDL)]
@@ -162,7 +167,10 @@ def test_unknown_schema_fails_before_any_ddl(schemas: list[str], extra_trigger: 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (lambda alias: 1 / 0, "PGTRIGGER_LIVE_SCHEMAS raised ZeroDivisionError for database 'default'"),
+        (
+            lambda alias: 1 / 0,
+            "PGTRIGGER_LIVE_SCHEMAS raised ZeroDivisionError for database 'default'",
+        ),
         ("s1", "PGTRIGGER_LIVE_SCHEMAS = 's1': not a list, a callable"),
         ([""], "PGTRIGGER_LIVE_SCHEMAS: '' is not a schema name"),
         ({"other": ["s1"]}, "PGTRIGGER_LIVE_SCHEMAS gives no schema for database 'default'"),
