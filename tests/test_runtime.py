@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import copy
 import importlib
+import itertools
 import json
 import os
 import re
@@ -750,6 +751,77 @@ def scenario_constraints(route: Route) -> None:
     assert_clean(alias)
 
 
+#: The blocks of scenario_combinations: "i" ignore(), "s" schema(), "c" constraints().
+COMBINATIONS = {
+    "autocommit": ["i", "s", "is", "si"],  # constraints() needs a transaction
+    "atomic outside": [
+        "".join(order) for n in (1, 2, 3) for order in itertools.permutations("isc", n)
+    ],
+    "atomic inside": ["i", "s", "is", "si"],
+}
+COMBINED_PATH = "public, rt_tenant"  # differs from the default; public's table comes first
+
+
+def check_statement_results(alias: str, ignored: bool) -> list[int]:
+    """ORM and raw statements return their own rowcount and RETURNING rows; return the pks."""
+    rows = Plain.objects.using(alias)
+    created = rows.create(label="made", value=1)  # INSERT ... RETURNING
+    assert created.pk is not None
+    made = rows.bulk_create([Plain(label="bulk"), Plain(label="bulk")])
+    assert all(obj.pk is not None for obj in made)
+    assert rows.filter(pk=created.pk).update(label="upd") == 1
+    created.label = "saved"
+    created.save()  # an UPDATE that must report one row, or Django falls back to INSERT
+    pks = [created.pk, *(obj.pk for obj in made)]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET label = 'raw' WHERE id = ANY(%s) RETURNING id, label", [pks]
+        )
+        assert cursor.rowcount == 3
+        assert sorted(cursor.fetchall()) == [(pk, "raw" if ignored else "stamped") for pk in pks]
+    assert rows.filter(pk__in=pks).count() == 3
+    return pks
+
+
+def scenario_combinations(route: Route) -> None:
+    """ignore(), schema() and constraints() in every order, in autocommit and in atomic: each
+    statement returns its own results, the trigger is skipped inside and enforced after."""
+    alias = route.main
+    default_path = run(alias, "SHOW search_path")[0][0]
+    for mode, orders in COMBINATIONS.items():
+        for order in orders:
+            where = f"{mode}, order {order!r}"
+            outside = mode == "atomic outside"
+            with transaction.atomic(using=alias) if outside else contextlib.nullcontext():
+                with contextlib.ExitStack() as stack:
+                    for step in order:
+                        if step == "i":
+                            stack.enter_context(ignore(STAMP_URI, DEFERRED_URI, databases=[alias]))
+                        elif step == "s":
+                            stack.enter_context(schema("public", "rt_tenant", databases=[alias]))
+                        else:
+                            constraints(pgtrigger.Immediate, DEFERRED_URI, databases=[alias])
+                    if mode == "atomic inside":
+                        stack.enter_context(transaction.atomic(using=alias))
+                    pks = check_statement_results(alias, ignored="i" in order)
+                    labels = {label_of(alias, pk) for pk in pks}
+                    assert labels == {"raw" if "i" in order else "stamped"}, where
+                    if "s" in order:
+                        assert run(alias, "SHOW search_path") == [(COMBINED_PATH,)], where
+                    if "c" in order and "i" in order:
+                        new_row(alias, value=13)  # immediate now, and ignored: accepted
+                    elif "c" in order:
+                        assert_refused(alias, "rt_deferred", lambda: new_row(alias, value=13))
+                if "c" in order:  # still immediate after the blocks, and enforced again
+                    assert_refused(alias, "rt_deferred", lambda: new_row(alias, value=13))
+            # After the blocks: enforced again, the default path back, the rows still there.
+            assert_enforced(alias, pks[0])
+            assert run(alias, "SHOW search_path") == [(default_path,)], where
+            assert Plain.objects.using(alias).filter(pk__in=pks).count() == 3, where
+            cleanup(alias)
+    assert_clean(alias)
+
+
 SCENARIOS: dict[str, Callable[[Route], None]] = {
     name.removeprefix("scenario_"): func
     for name, func in dict(globals()).items()
@@ -766,6 +838,7 @@ SERVER_BINDING = [
     "server_side_cursor",
     "deferrable",
     "schema",
+    "combinations",
 ]
 
 
@@ -1065,12 +1138,21 @@ def test_scenario(request: pytest.FixtureRequest, clean: None, name: str, route_
 
 
 @pytest.mark.skipif(not is_psycopg3, reason="server-side binding is a psycopg 3 option")
-@pytest.mark.parametrize("name", SERVER_BINDING)
-def test_scenario_server_side_binding(clean: None, name: str) -> None:
-    add_alias("rt_ssb", "default", OPTIONS={"server_side_binding": True})
-    add_alias("rt_ssb_other", "other", OPTIONS={"server_side_binding": True})
+@pytest.mark.parametrize(
+    ("name", "route_name"),
+    [*((name, "direct") for name in SERVER_BINDING), ("combinations", "pooled")],
+)
+def test_scenario_server_side_binding(
+    request: pytest.FixtureRequest, clean: None, name: str, route_name: str
+) -> None:
+    route = route_for(request, route_name)
+    options: dict[str, Any] = {"server_side_binding": True}
+    if route.pooled:  # PgBouncer 1.18 in transaction mode: no named prepared statements
+        options["prepare_threshold"] = None
+    add_alias("rt_ssb", route.main, OPTIONS=options)
+    add_alias("rt_ssb_other", route.other, OPTIONS=options)
     try:
-        SCENARIOS[name](Route("ssb", "rt_ssb", "rt_ssb_other"))
+        SCENARIOS[name](Route("ssb", "rt_ssb", "rt_ssb_other", pooled=route.pooled))
     finally:
         cleanup("rt_ssb", "rt_ssb_other")
         drop_alias("rt_ssb")

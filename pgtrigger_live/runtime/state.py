@@ -37,6 +37,9 @@ class AliasState:
     #: ``SET LOCAL ...;`` statements for writes and for other statements, each + one space.
     write_prefix: str = field(init=False, compare=False)
     read_prefix: str = field(init=False, compare=False)
+    #: How many statements each prefix holds: psycopg 3 must step over that many results.
+    write_sets: int = field(init=False, compare=False)
+    read_sets: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         ignore = sqltext.ignore_value(self.ignored) if self.ignored else None
@@ -47,6 +50,8 @@ class AliasState:
         object.__setattr__(self, "path_value", path)
         object.__setattr__(self, "write_prefix", f"{write} " if write else "")
         object.__setattr__(self, "read_prefix", f"{read} " if read else "")
+        object.__setattr__(self, "write_sets", (ignore is not None) + bool(self.schemas))
+        object.__setattr__(self, "read_sets", int(bool(self.schemas)))
 
     def value(self, guc: str) -> str | None:
         return self.ignore_value if guc == sqltext.IGNORE else self.path_value

@@ -219,9 +219,9 @@ class ConnectionRuntime:
         raw_cursor = context["cursor"].cursor
         kind = sqltext.classify(sql if isinstance(sql, str) else _text(sql, raw_cursor))
         if kind is Kind.WRITE:
-            prefix = alias_state.write_prefix
+            prefix, sets = alias_state.write_prefix, alias_state.write_sets
         elif kind is Kind.READ:
-            prefix = alias_state.read_prefix
+            prefix, sets = alias_state.read_prefix, alias_state.read_sets
         else:  # CALL/DO may commit inside; transaction control; no-transaction statements
             return execute(sql, params, many, context)
         if not prefix:
@@ -237,7 +237,11 @@ class ConnectionRuntime:
             prefix + sql if isinstance(sql, str) else _prefixed(prefix, sql), params, many, context
         )
         if _PSYCOPG3:
-            raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
+            # Step over each SET LOCAL's result (one or two) to the statement's own: rowcount,
+            # RETURNING rows and fetch*() are then the statement's, as without the prefix.
+            raw_cursor.nextset()
+            if sets > 1:
+                raw_cursor.nextset()
         return result
 
     def _wanted(
