@@ -1167,33 +1167,134 @@ def test_constraints_only_where_installed(clean: None, settings: Any) -> None:
         transaction.set_rollback(True, using="default")
 
 
-def test_wrapper_is_put_back_after_a_user_wrapper_block(clean: None) -> None:
-    """A connection first opened inside ``with connection.execute_wrapper(...)``: Django's
-    exit pops the last wrapper, which is then ours; entering a block puts it back."""
+def theirs(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+    """Another library's wrapper, as django-pghistory's context() writes it: a transaction-
+    local setting in front of the statement, and the cursor moved to the last result."""
+    result = execute(f"SELECT set_config('rt.other', 'on', true); {sql}", params, many, context)
+    if is_psycopg3:
+        while context["cursor"].cursor.nextset():
+            pass
+    return result
+
+
+def probe(alias: str, pk: int) -> tuple[str, str]:
+    """(label, rt.other) as one UPDATE sees them: "free" if rt_stamp is ignored, else
+    "stamped"; "on" if ``theirs`` ran for it, else "off". Also checks the rowcount."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET label = 'free' WHERE id = %s RETURNING label, "
+            "coalesce(nullif(current_setting('rt.other', true), ''), 'off')",
+            [pk],
+        )
+        assert cursor.rowcount == 1
+        label, other = cursor.fetchone()
+    return str(label), str(other)
+
+
+def assert_wrappers(alias: str) -> None:
+    """Ours is installed once and ``theirs`` is gone."""
+    connection = connections[alias]
+    runtime = runtime_of(connection)
+    assert runtime is not None
+    assert connection.execute_wrappers.count(runtime) == 1
+    assert theirs not in connection.execute_wrappers
+
+
+@pytest.mark.parametrize("where", ["thread", "sync_to_async", "this thread"])
+def test_wrapper_created_inside_another_wrapper_block(clean: None, where: str) -> None:
+    """A connection opened inside another library's ``execute_wrapper()`` block (a new
+    thread, a sync_to_async worker): that block's exit removes its wrapper, never ours."""
     add_alias("rt_fresh", "default")
-    try:
-        connection = connections["rt_fresh"]
-        seen: list[str] = []
+    pk = new_row("rt_fresh")
+    if where == "this thread":
+        connections["rt_fresh"].close()
+        del connections["rt_fresh"]  # a new connection object, opened in the block below
 
-        def spy(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
-            seen.append(str(sql))
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(spy):
-            run("rt_fresh", "SELECT 1")  # connects here: connection_created appends ours
-        runtime = runtime_of(connection)
-        assert runtime is not None
-        assert runtime not in connection.execute_wrappers  # popped by Django
-        pk = new_row("rt_fresh")
+    def in_new_connection() -> None:
+        with connections["rt_fresh"].execute_wrapper(theirs):
+            assert probe("rt_fresh", pk) == ("stamped", "on")  # connects: ours is created
+        assert_wrappers("rt_fresh")
+        assert probe("rt_fresh", pk) == ("stamped", "off")
         with ignore(STAMP_URI):
-            assert runtime in connection.execute_wrappers
-            assert_ignored("rt_fresh", pk)
-        assert_enforced("rt_fresh", pk)
-        assert connection.execute_wrappers.count(runtime) == 1
-        assert all("SET LOCAL" not in sql for sql in seen)  # ran before ours: as written
+            assert probe("rt_fresh", pk) == ("free", "off")
+        assert probe("rt_fresh", pk) == ("stamped", "off")
+        assert_wrappers("rt_fresh")
+
+    def closing() -> None:
+        try:
+            in_new_connection()
+        finally:
+            connections["rt_fresh"].close()
+
+    try:
+        if where == "thread":
+            errors: list[BaseException] = []
+            thread = threading.Thread(target=lambda: _collect(errors, closing))
+            thread.start()
+            thread.join(30)
+            assert not errors, errors
+        elif where == "sync_to_async":
+
+            async def main() -> None:
+                async with ignore(GUARD_URI):  # the worker inherits this context
+                    await sync_to_async(closing, thread_sensitive=False)()
+
+            asyncio.run(main())
+        else:
+            in_new_connection()
     finally:
         cleanup("rt_fresh")
         drop_alias("rt_fresh")
+
+
+def _collect(errors: list[BaseException], func: Callable[[], None]) -> None:
+    try:
+        func()
+    except BaseException as exc:  # reported by the main thread
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["opened inside", "already open"])
+@pytest.mark.parametrize("outer", ["theirs", "ours"])
+def test_wrapper_blocks_nested_in_each_order(clean: None, outer: str, fresh: bool) -> None:
+    """``execute_wrapper()`` and ignore() blocks nested either way: inside, both wrappers
+    act on the same statement; after each block, only that block's effect is gone. A
+    wrapper another library keeps installed for good stays too."""
+    alias = "rt_nest" if fresh else "default"
+    if fresh:  # a new connection object: it connects inside the outer block
+        add_alias(alias, "default")
+    pk = new_row("default")
+    connection = connections[alias]
+    permanent: list[str] = []
+
+    def keeper(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+        permanent.append(str(sql))
+        return execute(sql, params, many, context)
+
+    connection.execute_wrappers.append(keeper)
+    try:
+        if outer == "theirs":
+            with connection.execute_wrapper(theirs):
+                assert probe(alias, pk) == ("stamped", "on")
+                with ignore(STAMP_URI):
+                    assert probe(alias, pk) == ("free", "on")
+                assert probe(alias, pk) == ("stamped", "on")
+        else:
+            with ignore(STAMP_URI):
+                assert probe(alias, pk) == ("free", "off")
+                with connection.execute_wrapper(theirs):
+                    assert probe(alias, pk) == ("free", "on")
+                assert probe(alias, pk) == ("free", "off")
+        assert_wrappers(alias)
+        assert probe(alias, pk) == ("stamped", "off")
+        with ignore(STAMP_URI):
+            assert probe(alias, pk) == ("free", "off")
+        assert keeper in connection.execute_wrappers
+        assert len(permanent) == 5
+    finally:
+        connection.execute_wrappers.remove(keeper)
+        if fresh:
+            drop_alias(alias)
 
 
 # -- tests: what goes over the wire -------------------------------------------------------------

@@ -422,11 +422,20 @@ def runtime_of(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
 def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
     """Put the wrapper on ``connection`` (Postgres only) unless it is there; idempotent.
 
-    Appended: wrappers already there (installed earlier on ``connection_created``, or at
-    position 0 as django-read-only does) run before it and see the statement as written;
-    wrappers added later (``with connection.execute_wrapper(...)``) run after it and see the
-    ``SET LOCAL`` prefix of autocommit statements. Appending, not inserting first, is what
-    Django's ``execute_wrapper()`` expects: it pops the last entry when its block ends.
+    Inserted first (index 0), never appended. Django's ``connection.execute_wrapper(w)``
+    block appends ``w`` on entry and pops the *last* entry on exit, whatever it is. Our
+    wrapper is often created inside such a block: a new thread (a ``sync_to_async`` worker,
+    a threaded server) opens its connection inside ``pghistory.context()``, and
+    ``connection_created`` fires there. Appended, ours would be the last entry then, and
+    the block's exit would remove ours and leave theirs installed for good. At index 0 it
+    sits below every entry an open block appended, so each exit pops the entry that block
+    added and never ours, in any order of blocks, threads and reconnections; we never
+    remove an entry either. (django-read-only inserts at 0 for the same reason.)
+
+    Index 0 is the outermost wrapper: wrappers of ``execute_wrapper()`` blocks run inside
+    it and see the ``SET LOCAL`` prefix of autocommit statements (as they did when ours was
+    appended before their block); ones inserted at 0 later (django-read-only, the typed
+    error translation) run outside it and see the statement as written.
     """
     connection = _real(connection)
     if connection.vendor != "postgresql":
@@ -437,7 +446,7 @@ def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
     if runtime is None:
         runtime = _RUNTIMES[connection] = ConnectionRuntime(connection.alias)
     if not any(wrapper is runtime for wrapper in connection.execute_wrappers):
-        connection.execute_wrappers.append(runtime)
+        connection.execute_wrappers.insert(0, runtime)
     return runtime
 
 
