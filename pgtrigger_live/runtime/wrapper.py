@@ -269,14 +269,24 @@ class ConnectionRuntime:
     # -- sending ---------------------------------------------------------------------------
 
     def _send(self, connection: BaseDatabaseWrapper, wanted: Mapping[str, str]) -> None:
-        """Set ``wanted`` in the open (or opening) transaction with one separate statement."""
+        """Set ``wanted`` in the open (or opening) transaction with one separate statement.
+
+        The same statement reads back what the server held, which becomes the value to put
+        back when the blocks end (``base``): on the first change in the transaction, and
+        when raw SQL changed the setting while only ``base`` was in place (between two
+        blocks), as django-pgtrigger reads the search_path when a block is entered. A change
+        raw SQL makes inside a block is overwritten when the block ends, as there.
+        """
         self.synced = _NOT_SYNCED
-        read_back = [guc for guc in wanted if guc not in self.txn]
+        read_back = list(wanted)
         with connection.wrap_database_errors, connection.connection.cursor() as cursor:
             cursor.execute(sqltext.set_config(wanted, read_back))
-            row = cursor.fetchone() if read_back else None
+            row = cursor.fetchone()
         for i, guc in enumerate(read_back):
-            self.base[guc] = (row[i] if row else None) or ""
+            held = (row[i] if row else None) or ""
+            believed = self.txn.get(guc)
+            if believed is None or (believed == self.base[guc] and held != believed):
+                self.base[guc] = held
         self.txn.update(wanted)
         DIRTY.add(self)
 
