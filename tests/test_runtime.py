@@ -1410,7 +1410,7 @@ def test_only_transaction_local_settings_are_sent(clean: None) -> None:
     """Whatever the scenario, no session-level setting ever leaves the client."""
     traced = ["autocommit_orm", "exception_exit", "atomic", "nested_blocks", "savepoints",
               "errored_transaction", "executemany", "composed", "deferrable", "schema",
-              "write_statements", "constraints"]  # fmt: skip
+              "write_statements", "constraints", "combinations"]  # fmt: skip
     sent: list[str] = []
     for name in traced:
         with wire("default") as statements:
