@@ -444,8 +444,10 @@ def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
 
     Index 0 is the outermost wrapper: wrappers of ``execute_wrapper()`` blocks run inside
     it and see the ``SET LOCAL`` prefix of autocommit statements (as they did when ours was
-    appended before their block); ones inserted at 0 later (django-read-only, the typed
-    error translation) run outside it and see the statement as written.
+    appended before their block); ones inserted at 0 later (the typed error translation,
+    django-read-only when its app comes after ours in INSTALLED_APPS, whose
+    ``connection_created`` receivers then run after ours) run outside it and see the
+    statement as written. No position is safe from pops other than the first.
     """
     connection = _real(connection)
     if connection.vendor != "postgresql":
