@@ -128,9 +128,13 @@ class Trigger:
             f"{message} These are not supported by Postgres.", UnsupportedTriggerError
         )
 
+    def validate_name(self) -> None:
+        """Check the name (django-pgtrigger's hook of the same name; see naming.py)."""
+        self.name = naming.validate_name(self.name)
+
     def validate(self) -> None:
         """Check the clause combination against Postgres' CREATE TRIGGER rules."""
-        self.name = naming.validate_name(self.name)
+        self.validate_name()
         if not isinstance(self.level, Level):
             raise self._fail(f'Invalid "level" attribute: {self.level!r}.')
         if not isinstance(self.when, When):

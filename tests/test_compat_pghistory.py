@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Never import pghistory here: it imports django-pgtrigger, whose lookups would then be
 # registered in this process. The subprocesses import it behind the compatibility app.
 if importlib.util.find_spec("pghistory") is None:
-    pytest.skip("django-pghistory is not installed (pip install -e '.[test]')", allow_module_level=True)
+    pytest.skip(
+        "django-pghistory is not installed (pip install -e '.[test]')", allow_module_level=True
+    )
 
 
 @pytest.fixture

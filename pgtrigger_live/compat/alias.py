@@ -25,6 +25,7 @@ SUBMODULES = {
     "installation": "pgtrigger_live.installation",
     "registry": "pgtrigger_live.registry",
     "runtime": "pgtrigger_live.runtime",
+    "utils": f"{PACKAGE}.utils",
 }
 
 

@@ -19,7 +19,9 @@ _trackers = [
     pghistory.UpdateEvent(),
     pghistory.UpdateEvent(
         "balance_raised",
-        condition=pghistory.Q(new__balance__gt=pghistory.F("old__balance") + (10 if CHANGED else 0)),
+        condition=pghistory.Q(
+            new__balance__gt=pghistory.F("old__balance") + (10 if CHANGED else 0)
+        ),
     ),
 ]
 if not CHANGED:
