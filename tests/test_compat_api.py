@@ -178,3 +178,20 @@ def test_unsupported_combination_is_not_supported_error() -> None:
         pgtrigger.Protect(name="compat_truncate", operation=pgtrigger.Truncate)
     assert isinstance(raised.value, UnsupportedTriggerError)
     assert isinstance(raised.value, ValueError)  # what the other checks raise
+
+
+@pytest.mark.django_db(transaction=False)
+def test_table_created_outside_migrations_gets_triggers_from_install() -> None:
+    """The documented answer to django-pgtrigger's schema editor mixin: a table created by
+    ``schema_editor().create_model()`` gets its triggers from ``pgtrigger_live.install(M)``."""
+    with connection.schema_editor() as editor:
+        editor.delete_model(Protected)
+        editor.create_model(Protected)
+    (entry,) = pgtrigger.status("testapp.Protected:protect_delete")
+    assert entry.status is pgtrigger.Status.UNINSTALLED
+    pgtrigger.install(Protected)
+    (entry,) = pgtrigger.status("testapp.Protected:protect_delete")
+    assert entry.status is pgtrigger.Status.INSTALLED
+    row = Protected.objects.create()
+    with pytest.raises(pgtrigger.ProtectedError), transaction.atomic():
+        row.delete()

@@ -135,3 +135,13 @@ def test_opt_in_only() -> None:
     with_compat = run(["-c", SETUP.format(apps=["pgtrigger_live", "pgtrigger_live.compat"])])
     assert with_compat.returncode == 0, with_compat.stderr
     assert with_compat.stdout.strip() == "pgtrigger_live.compat.pgtrigger"
+
+
+def test_compat_without_pgtrigger_live_is_reported() -> None:
+    code = SETUP.format(apps=["pgtrigger_live.compat"]) + (
+        "from django.core import checks\n"
+        "print([m.id for m in checks.run_checks()])\n"
+    )
+    done = run(["-c", code])
+    assert done.returncode == 0, done.stderr
+    assert "pgtrigger_live.E101" in done.stdout
