@@ -139,8 +139,7 @@ def test_opt_in_only() -> None:
 
 def test_compat_without_pgtrigger_live_is_reported() -> None:
     code = SETUP.format(apps=["pgtrigger_live.compat"]) + (
-        "from django.core import checks\n"
-        "print([m.id for m in checks.run_checks()])\n"
+        "from django.core import checks\nprint([m.id for m in checks.run_checks()])\n"
     )
     done = run(["-c", code])
     assert done.returncode == 0, done.stderr
