@@ -83,6 +83,7 @@ def test_pghistory_project_switches(history_database_url: str) -> None:
         "pgtrigger_update_update_a49f5",
     ]
     assert installed["should_ignore_functions"] == 0
+    assert first["applied"] == ["0001_initial", "0002_change_trackers"]
     assert first["second_migrate_ddl"] == []  # nothing changed: no DDL at all
     # Snapshots on insert and update, the conditional event only for the raise, the delete.
     assert first["labels"] == ["insert", "balance_raised", "update", "update", "delete"]
