@@ -195,3 +195,17 @@ def test_table_created_outside_migrations_gets_triggers_from_install() -> None:
     row = Protected.objects.create()
     with pytest.raises(pgtrigger.ProtectedError), transaction.atomic():
         row.delete()
+
+
+def test_declaration_layer_does_not_import_the_installation_layer() -> None:
+    """triggers.py imports the reconciler inside its methods only (no cycle, light import)."""
+    import ast
+    from pathlib import Path
+
+    from pgtrigger_live import triggers
+
+    tree = ast.parse(Path(triggers.__file__).read_text())
+    imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names}
+    layers = {"installation", "registry", "applier", "planner", "catalog", "desired", "runtime"}
+    assert not {m for m in imported if m and m.split(".")[1:2] and m.split(".")[1] in layers}
