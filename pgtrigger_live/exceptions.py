@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.management.base import CommandError
+from django.db import NotSupportedError
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -23,6 +25,31 @@ class DeclarationError(PgTriggerLiveError, ValueError):
 
     Subclasses ValueError because django-pgtrigger raised ValueError for the same mistakes.
     """
+
+
+class UnknownFieldError(DeclarationError, FieldDoesNotExist):
+    """A condition or trigger names a field the model does not have.
+
+    Also Django's FieldDoesNotExist: that is what django-pgtrigger let through.
+    """
+
+
+class UnsupportedTriggerError(DeclarationError, NotSupportedError):
+    """A clause combination Postgres rejects (row-level TRUNCATE, INSTEAD OF with a condition...).
+
+    Raised when the trigger is declared; also ``django.db.NotSupportedError``, which
+    django-pgtrigger's users saw when Postgres refused the CREATE TRIGGER.
+    """
+
+
+class DuplicateTriggerError(DeclarationError, KeyError):
+    """Two registrations clash on a URI, a table + name or a Postgres id.
+
+    Also a KeyError, the class django-pgtrigger's registry raised.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class UnknownTriggerError(PgTriggerLiveError, KeyError):

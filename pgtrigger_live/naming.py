@@ -65,6 +65,7 @@ def split_uri(uri: str) -> tuple[str, str]:
     label, sep, name = uri.partition(":")
     if not sep or not label or not name or "." not in label:
         raise DeclarationError(
-            f'Trigger URI "{uri}" must be in the format "app_label.ModelName:trigger_name".'
+            'Trigger URI must be in the format of "app_label.model_name:trigger_name", that is '
+            f'"app_label.ModelName:trigger_name" with the model\'s class name; got "{uri}".'
         )
     return label, name

@@ -37,7 +37,7 @@ def test_bad_field_in_condition_is_a_check_error(extra_trigger: AddTrigger) -> N
     assert error.id == "pgtrigger_live.E001"
     assert error.obj is Plain
     assert "testapp.Plain:bad_field" in error.msg
-    assert '"missing", which is not a field of testapp.Plain' in error.msg
+    assert 'testapp.Plain has no field named "missing"' in error.msg
 
 
 def test_check_command_reports_the_error_with_its_id(extra_trigger: AddTrigger) -> None:

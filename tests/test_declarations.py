@@ -96,7 +96,7 @@ def test_df_and_f_compile() -> None:
 
 
 def test_q_on_unknown_field_names_model_and_field() -> None:
-    with pytest.raises(DeclarationError, match='"nope", which is not a field of testapp.Plain'):
+    with pytest.raises(DeclarationError, match='testapp.Plain has no field named "nope"'):
         pgtrigger.Q(new__nope=1).resolve(Plain, connection)
 
 
