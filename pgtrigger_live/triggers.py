@@ -133,8 +133,11 @@ class Trigger:
         self.name = naming.validate_name(self.name)
 
     def validate(self) -> None:
-        """Check the clause combination against Postgres' CREATE TRIGGER rules."""
-        self.validate_name()
+        """Check the clause combination against Postgres' CREATE TRIGGER rules.
+
+        The name is checked last, as django-pgtrigger does, so a nameless trigger with a bad
+        clause reports the clause.
+        """
         if not isinstance(self.level, Level):
             raise self._fail(f'Invalid "level" attribute: {self.level!r}.')
         if not isinstance(self.when, When):
@@ -177,6 +180,7 @@ class Trigger:
                 raise self._unsupported("An INSERT trigger has no OLD transition table.")
             if self.referencing.new and events == {"DELETE"}:
                 raise self._unsupported("A DELETE trigger has no NEW transition table.")
+        self.validate_name()
 
     # -- hooks a subclass may override --------------------------------------------------------
 
@@ -195,7 +199,8 @@ class Trigger:
     def get_func(self, model: type[models.Model]) -> Func | str:
         if self.func is None:
             raise self._fail(
-                f"Must define func attribute or implement get_func ({model._meta.label})."
+                "Must define func attribute or implement get_func"
+                + (f" ({model._meta.label})." if model is not None else ".")
             )
         return self.func
 

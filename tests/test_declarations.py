@@ -25,8 +25,8 @@ def trig(**kwargs: object) -> pgtrigger.Trigger:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "bad-name"}, "invalid characters"),
-        ({"name": None}, 'must have a "name"'),
+        ({"name": "bad.name"}, "invalid characters"),
+        ({"name": None}, 'must have "name"'),
         ({"when": "BEFORE"}, 'Invalid "when"'),
         ({"operation": "UPDATE"}, 'Invalid "operation"'),
         ({"level": "ROW"}, 'Invalid "level"'),

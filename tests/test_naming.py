@@ -40,10 +40,14 @@ def test_long_names_are_shortened_deterministically_within_63_bytes() -> None:
     assert pgid != naming.make_pgid(f"app.M:{name}y", name + "y")
 
 
-@pytest.mark.parametrize("name", ["with-hyphen", "sp ace", 'quo"te', "", "semi;colon"])
+@pytest.mark.parametrize("name", ["hello.world", "sp ace", 'quo"te', "semi;colon"])
 def test_invalid_names_are_rejected(name: str) -> None:
-    with pytest.raises(DeclarationError):
+    with pytest.raises(DeclarationError, match="alphanumeric"):
         naming.validate_name(name)
+
+
+def test_hyphens_are_allowed_as_in_django_pgtrigger() -> None:
+    assert naming.validate_name("hello_world-111") == "hello_world-111"
 
 
 @pytest.mark.parametrize(

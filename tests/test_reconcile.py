@@ -537,3 +537,18 @@ def test_fingerprint_ignores_positions_in_the_statement_text(extra_trigger: AddT
             f'WHEN (OLD."value" IS DISTINCT FROM NEW."value") EXECUTE FUNCTION "{pgid}"()'
         )
     assert status_of(uri)[0] is Status.INSTALLED
+
+
+def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigger) -> None:
+    """django-pgtrigger accepts hyphens in names; every id we send is quoted, so they work."""
+    trigger = bump("plus-one")
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    assert status_of(uri) == (Status.INSTALLED, "ENABLED")
+    assert trigger.get_pgid(Plain).startswith("pgtrigger_plus-one_")
+    Plain.objects.create(value=1)
+    with pgtrigger.ignore(uri):
+        Plain.objects.create(value=10)
+    assert sorted(Plain.objects.values_list("value", flat=True)) == [2, 10]
+    pgtrigger.uninstall(uri)
+    assert trigger.get_pgid(Plain) not in catalog_state()

@@ -38,7 +38,9 @@ from pgtrigger_live.conditions import (
     Q,
     _Change,
 )
-from pgtrigger_live.naming import MAX_NAME_LENGTH
+
+# django-pgtrigger: the longest name a trigger may have (ours: longer ids are shortened).
+from pgtrigger_live.naming import MAX_DECLARED_NAME_LENGTH as MAX_NAME_LENGTH
 from pgtrigger_live.state import Status
 from pgtrigger_live.triggers import Func, Trigger
 
