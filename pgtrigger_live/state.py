@@ -174,6 +174,9 @@ class Scope:
 
     schema: str | None = None
     path: tuple[str, ...] | None = None
+    #: Skipped with a warning when the schema does not exist (a tenant row whose schema was
+    #: never created), instead of failing the whole call.
+    optional: bool = False
 
     @property
     def label(self) -> str:

@@ -274,3 +274,84 @@ def test_progress_only_on_a_terminal(
     else:
         assert lines == ""
     assert set(triggers_by_schema(pgtrigger.status(uri, all_schemas=True)[0].pgid)) == set(schemas)
+
+
+# -- review findings: a table two scopes share, partial batches, the home fallback ------------
+
+
+def test_two_schemas_resolving_one_table_create_it_once(
+    settings: object, extra_trigger: AddTrigger
+) -> None:
+    """Two schemas without the table both resolve it to public's: one action, not two."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA e1; CREATE SCHEMA e2")
+    settings.PGTRIGGER_LIVE_SCHEMAS = ["e1", "e2"]  # type: ignore[attr-defined]
+    trigger = bump()
+    uri = extra_trigger(Plain, trigger)
+    dry = pgtrigger.install(uri, all_schemas=True, dry_run=True)
+    assert [(a.kind.value, a.table.schema) for a in dry.actions] == [("create", "public")]
+    pgtrigger.install(uri, all_schemas=True)
+    assert triggers_by_schema(trigger.get_pgid(Plain)).keys() == {"public"}
+
+
+def test_a_failed_batch_says_what_earlier_batches_committed(
+    settings: object, extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pgtrigger_live import installation
+    from pgtrigger_live.exceptions import InstallError
+
+    with connection.cursor() as cursor:
+        for schema in ("b1", "b2", "b3"):
+            cursor.execute(f"CREATE SCHEMA {schema}")
+        cursor.execute("CREATE TABLE b1.testapp_plain (LIKE public.testapp_plain INCLUDING ALL)")
+        cursor.execute("CREATE TABLE b2.testapp_plain (LIKE public.testapp_plain INCLUDING ALL)")
+        cursor.execute("CREATE VIEW b3.testapp_plain AS SELECT * FROM public.testapp_plain")
+    settings.PGTRIGGER_LIVE_SCHEMAS = ["b1", "b2", "b3"]  # type: ignore[attr-defined]
+    monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)
+    trigger = bump()
+    uri = extra_trigger(Plain, trigger)
+    with pytest.raises(InstallError) as info:
+        pgtrigger.install(uri, all_schemas=True)
+    message = str(info.value)
+    assert "The batch of schemas b3 was rolled back" in message
+    assert "Earlier batches were committed (schemas: b1, b2)" in message
+    assert "Nothing was changed" not in message
+    assert triggers_by_schema(trigger.get_pgid(Plain)).keys() == {"b1", "b2"}
+
+
+def test_a_scope_never_prunes_a_table_it_only_reaches_through_its_path(
+    schemas: list[str], extra_trigger: AddTrigger
+) -> None:
+    """public.testapp_protected seen from s1 (no such table there): not s1's to prune."""
+    from tests.testapp.models import Protected
+
+    trigger = bump("reached")
+    extra_trigger(Protected, trigger)
+    pgtrigger.install(trigger.get_uri(Protected))
+    pgtrigger.registry.remove(Protected, trigger)
+    assert pgtrigger.prune(schemas=["s1"]).actions == ()
+    assert triggers_by_schema(trigger.get_pgid(Protected)).keys() == {"public"}
+    assert [a.table.schema for a in pgtrigger.prune().actions] == ["public"]
+
+
+def test_a_trigger_removed_from_a_qualified_table_is_pruned(extra_trigger: AddTrigger) -> None:
+    """The model's db_table names a schema off the search_path and it keeps no trigger."""
+    from tests.testapp.models import OffPathRow
+
+    declared = [uri for uri, model, _ in pgtrigger.registry.select() if model is OffPathRow]
+    saved = [pgtrigger.registry.entry(uri) for uri in declared]
+    for model, trig in saved:  # type: ignore[misc]
+        pgtrigger.registry.remove(model, trig)
+    try:
+        trigger = bump("offpath")
+        extra_trigger(OffPathRow, trigger)
+        pgtrigger.install(trigger.get_uri(OffPathRow))
+        pgtrigger.registry.remove(OffPathRow, trigger)
+        pgid = trigger.get_pgid(OffPathRow)
+        (entry,) = [e for e in pgtrigger.status() if e.pgid == pgid]
+        assert entry.status is Status.PRUNE
+        pgtrigger.prune()
+        assert triggers_by_schema(pgid) == {}
+    finally:
+        for model, trig in saved:  # type: ignore[misc]
+            pgtrigger.registry.add(model, trig)
