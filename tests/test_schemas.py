@@ -355,3 +355,33 @@ def test_a_trigger_removed_from_a_qualified_table_is_pruned(extra_trigger: AddTr
     finally:
         for model, trig in saved:  # type: ignore[misc]
             pgtrigger.registry.add(model, trig)
+
+
+def test_a_deleted_models_trigger_is_pruned_another_services_is_not() -> None:
+    """testapp_retired: made by this project's migrations, its model deleted from the code
+    (tests/testapp/migrations/0004_retired.py). other_t: nobody's migrations made it."""
+    signed = "'pgtrigger_live:1:" + "c" * 40 + ":" + "b" * 32 + "'"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE other_t (id int)")
+        for table, pgid in (
+            ("testapp_retired", "pgtrigger_old_0a1b2"),
+            ("other_t", "pgtrigger_x_0a1b3"),
+        ):
+            cursor.execute(
+                f"CREATE FUNCTION {pgid}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NEW; END; $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {pgid} BEFORE INSERT ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION {pgid}()"
+            )
+            cursor.execute(f"COMMENT ON TRIGGER {pgid} ON {table} IS {signed}")
+    ours = ("pgtrigger_old_0a1b2", "pgtrigger_x_0a1b3")
+    by_table = {e.table.name: e for e in pgtrigger.status() if e.pgid in ours and e.table}
+    assert by_table["testapp_retired"].status is Status.PRUNE
+    assert "deleted from the code" in by_table["testapp_retired"].reason
+    assert by_table["other_t"].status is Status.FOREIGN
+    plan = pgtrigger.prune()
+    assert [a.table.name for a in plan.actions] == ["testapp_retired"]
+    assert tables_with("pgtrigger_old_0a1b2") == []
+    assert tables_with("pgtrigger_x_0a1b3") == ["other_t"]
