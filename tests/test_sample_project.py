@@ -80,6 +80,7 @@ def test_a_missing_driver_names_the_extras() -> None:
         "    print(type(exc).__name__, exc)\n"
     )
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings")
+    env.pop("PGTRIGGER_LIVE_TEST_DRIVER", None)  # that switch loads the backend in settings
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=60, check=False,
