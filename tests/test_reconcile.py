@@ -538,3 +538,22 @@ def test_fingerprint_ignores_positions_in_the_statement_text(extra_trigger: AddT
             f'WHEN (OLD."value" IS DISTINCT FROM NEW."value") EXECUTE FUNCTION "{pgid}"()'
         )
     assert status_of(uri)[0] is Status.INSTALLED
+
+
+def test_sign_batch_with_a_missing_trigger_raises_and_signs_nothing(
+    extra_trigger: AddTrigger,
+) -> None:
+    from pgtrigger_live import ddl
+    from pgtrigger_live.state import TableRef
+
+    uri = extra_trigger(Plain, bump())
+    pgtrigger.install(uri)
+    (entry,) = pgtrigger.status(uri)
+    before = catalog_state()[entry.pgid]["comment"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'testapp_plain'::regclass::oid::int")
+        table = TableRef("public", "testapp_plain", cursor.fetchone()[0])
+        batch = ddl.sign([(table, entry.pgid, "pgtrigger_live:1:x:y"), (table, "pgtrigger_gone", "z")])
+        with pytest.raises(Exception, match="1 of 2 triggers found to sign"), transaction.atomic():
+            cursor.execute(batch)
+    assert catalog_state()[entry.pgid]["comment"] == before  # the first comment rolled back too
