@@ -6,10 +6,14 @@ of a declaration that Postgres stores must move one of them, and nothing else ma
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+from django.db import connections, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.compiler import IGNORE_CHECK, compile_trigger
+from pgtrigger_live.conditions import current_connection
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.state import (
     HASH_VERSION,
@@ -20,6 +24,9 @@ from pgtrigger_live.state import (
     is_legacy_comment,
 )
 from tests.testapp.models import CondRow, Plain, Versioned
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 BASE = {"name": "t", "when": pgtrigger.After, "operation": pgtrigger.Update, "func": "RETURN NULL;"}
 
@@ -137,13 +144,85 @@ def test_instead_of_shape() -> None:
     assert compiled(when=pgtrigger.InsteadOf).shape == 1 | 64 | 16
 
 
-def test_errors_are_prefixed_with_the_uri_once() -> None:
-    with pytest.raises(DeclarationError, match=r"^testapp\.Plain:t: ") as info:
-        compiled(condition=pgtrigger.Q(new__nope=1))
-    assert str(info.value).count("testapp.Plain:t") == 1
+class Failing(pgtrigger.Trigger):
+    """Raises from a hook, with or without its URI in the message."""
+
+    message = ""
+
+    def render_func(self, model: type[models.Model]) -> str:
+        raise DeclarationError(self.message.format(uri=self.get_uri(model)))
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("func is wrong", "testapp.Plain:t: func is wrong"),
+        ("{uri} has a wrong func", "testapp.Plain:t has a wrong func"),
+    ],
+)
+def test_errors_name_the_uri_once(message: str, expected: str) -> None:
+    trigger = Failing(**BASE)
+    trigger.message = message
     with pytest.raises(DeclarationError) as info:
+        compile_trigger(Plain, trigger)
+    assert str(info.value) == expected
+    assert isinstance(info.value.__cause__, DeclarationError)
+
+
+def test_condition_errors_name_the_uri() -> None:
+    with pytest.raises(DeclarationError, match=r"^testapp\.Plain:t: .*nope"):
         compiled(condition=pgtrigger.AnyChange("nope"))
-    assert str(info.value).count("testapp.Plain:t") == 1
+
+
+class ModelAware(pgtrigger.Trigger):
+    """Every hook reads the model, as the built-in triggers do."""
+
+    def render_declare(self, model: type[models.Model]) -> str:
+        return f"DECLARE t_{model._meta.model_name} int;"
+
+    def render_func(self, model: type[models.Model]) -> str:
+        return f"-- {model._meta.db_table}\nRETURN NULL;"
+
+    def render_condition(
+        self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
+    ) -> str:
+        seen.append((connection, current_connection()))
+        return f"NEW.id <> '{model._meta.db_table}'"
+
+
+seen: list[tuple[object, object]] = []
+
+
+def test_hooks_get_the_model_and_the_connection() -> None:
+    other = connections["other"]
+    seen.clear()
+    c = compile_trigger(Plain, ModelAware(**BASE), other)
+    assert (
+        c.body
+        == f"\nDECLARE t_plain int;\nBEGIN\n  {IGNORE_CHECK}\n  -- testapp_plain\nRETURN NULL;\nEND;\n"
+    )
+    assert c.condition == "NEW.id <> 'testapp_plain'"
+    assert seen == [(other, other)]
+
+
+class ModelExecute(pgtrigger.Trigger):
+    def render_execute(self, model: type[models.Model]) -> str | None:
+        return f'"lib"."{model._meta.model_name}"()'
+
+
+def test_render_execute_gets_the_model() -> None:
+    assert compile_trigger(Plain, ModelExecute(**BASE)).execute == '"lib"."plain"()'
+
+
+def test_hashes_are_stable() -> None:
+    """An upgrade must not re-create every trigger: the hash of a fixed declaration is pinned."""
+    c = compiled(condition=pgtrigger.Q(new__id__gt=0))
+    assert c.signature.clause_hash == HASH
+    assert c.signature.body_md5 == BODY_MD5
+
+
+HASH = "3e99445273a411dae0f4c1d17aa96fd1b16a9b36"
+BODY_MD5 = "9d30d37c3df2a26d76b88efc7b1398ef"
 
 
 # -- change conditions: the whole-row shortcut ------------------------------------------------
@@ -213,6 +292,7 @@ def test_signature_render() -> None:
         ("18.1", "18.2", False),
         ("18.1", "17.1", None),  # another major version: not comparable
         ("18.1", "181.1", None),
+        ("18.1.2", "18.1.3", False),  # the major is what comes before the first dot
         (None, "18.1", None),
         ("18.1", None, None),
     ],
@@ -229,6 +309,7 @@ def test_fingerprint_matches(
         ("0123456789abcdef0123456789abcdef01234567", True),
         ("a" * 39, False),
         ("a" * 41, False),
+        ("X" * 40, False),
         ("A" * 40, False),
         ("g" * 40, False),
         (None, False),

@@ -124,7 +124,7 @@ def entries_for(
         c = compiled or declare()
         desired.append(Desired(c.uri, c.pgid, c.db_table, compiled))
     view = ScopeView(
-        Scope(), home="public", tables={"testapp_plain": table}, triggers=list(installed)
+        Scope("public"), home="public", tables={"testapp_plain": table}, triggers=list(installed)
     )
     return statuses(desired, view, lambda _: owner)
 
@@ -285,7 +285,7 @@ def test_status(
         TABLE,
     )
     assert entry.installed is installed
-    assert entry.scope == ""
+    assert entry.scope == "public"
 
 
 def test_condition_alone_changes_the_clause_hash_not_the_body() -> None:
@@ -295,29 +295,64 @@ def test_condition_alone_changes_the_clause_hash_not_the_body() -> None:
     assert NEW_CONDITION.signature.clause_hash != BASE.signature.clause_hash
 
 
-def test_unallowed_and_missing_table() -> None:
-    unallowed = one(
-        statuses([Desired("a.B:c", "pgtrigger_c_1", "t", None)], ScopeView(Scope()), _here)
+def test_every_kind_of_entry_in_one_scope() -> None:
+    """Whole entries, in order: each branch must go on to the next declaration or trigger."""
+    gone = declare("g")
+    claimed = install(BASE)
+    theirs = TableRef("public", "theirs", 50)
+    other_alias = TableRef("public", "other_alias", 51)
+    removed = TableRef("public", "removed", 52)
+    triggers = [
+        claimed,
+        install(BASE, theirs, comment="hand made"),
+        install(BASE, other_alias),
+        install(BASE, removed),
+    ]
+    owners = {theirs.oid: Owner.UNKNOWN, other_alias.oid: Owner.ELSEWHERE, removed.oid: Owner.HERE}
+    view = ScopeView(
+        Scope("public"),
+        home="public",
+        tables={"testapp_plain": TABLE, "gone_table": None},
+        triggers=triggers,
     )
-    assert (unallowed.status, unallowed.reason, unallowed.compiled) == (
-        Status.UNALLOWED,
-        "not allowed here",
-        None,
-    )
-    assert unallowed.in_sync
-    assert unallowed.enabled is None
-    entry = one(entries_for(BASE, table=None))
-    assert (entry.status, entry.reason) == (
-        Status.UNINSTALLED,
-        'table "testapp_plain" does not exist',
-    )
-    assert entry.compiled is BASE
-    assert entry.table is None
-    assert not entry.in_sync
-    plan = install_plan([entry])
-    assert plan.actions == ()
-    assert plan.skipped == ((BASE.uri, 'table "testapp_plain" does not exist'),)
-    assert plan.describe() == [f'skip     {BASE.uri}: table "testapp_plain" does not exist']
+    desired = [
+        Desired("a.B:c", "pgtrigger_c_1", "t", None),
+        Desired(gone.uri, gone.pgid, "gone_table", gone),
+        Desired(BASE.uri, BASE.pgid, BASE.db_table, BASE),
+    ]
+    entries = statuses(desired, view, lambda table: owners[table.oid])
+    assert entries == [
+        Entry("a.B:c", "pgtrigger_c_1", Status.UNALLOWED, "not allowed here", scope="public"),
+        Entry(
+            gone.uri,
+            gone.pgid,
+            Status.UNINSTALLED,
+            'table "gone_table" does not exist',
+            compiled=gone,
+            scope="public",
+        ),
+        Entry(BASE.uri, BASE.pgid, Status.INSTALLED, "up to date", TABLE, claimed, BASE, "public"),
+        Entry(
+            f"public.removed:{BASE.pgid}",
+            BASE.pgid,
+            Status.PRUNE,
+            "installed but no longer declared here",
+            removed,
+            triggers[3],
+            scope="public",
+        ),
+    ]
+    assert [e.in_sync for e in entries] == [True, False, True, False]
+    assert entries[0].enabled is None
+    plan = install_plan(entries)
+    assert plan.skipped == ((gone.uri, 'table "gone_table" does not exist'),)
+    assert [(a.kind, a.uri, a.pgid, a.table) for a in plan.actions] == [
+        (ActionKind.DROP, f"public.removed:{BASE.pgid}", BASE.pgid, removed)
+    ]
+    assert plan.describe()[-1] == f'skip     {gone.uri}: table "gone_table" does not exist'
+    disable = plan_set_enabled(entries, None, enabled=False)
+    assert disable.skipped == ((gone.uri, 'cannot disable: table "gone_table" does not exist'),)
+    assert [(a.uri, a.pgid, a.table) for a in disable.actions] == [(BASE.uri, BASE.pgid, TABLE)]
 
 
 def _here(_: TableRef) -> Owner:
@@ -530,7 +565,12 @@ def test_uninstall_never_drops_the_users_function() -> None:
     action = only_action(
         plan_uninstall(entries_for(custom(BASE), install(custom(BASE))), None, prune=False)
     )
-    assert action.kind is ActionKind.DROP
+    assert (action.kind, action.uri, action.pgid, action.table) == (
+        ActionKind.DROP,
+        BASE.uri,
+        BASE.pgid,
+        TABLE,
+    )
     assert action.statements == (ddl.drop_trigger(BASE.pgid, TABLE),)
     assert action.signature is None
     assert action.sql == action.statements
@@ -615,6 +655,22 @@ def test_uris_select_what_is_planned() -> None:
     entries = statuses(desired, view, _here)
     plan = plan_install(entries, [other.uri], prune=False, server_version=PG18)
     assert [a.uri for a in plan.actions] == [other.uri]
+    both = statuses(
+        desired,
+        ScopeView(
+            Scope(),
+            home="public",
+            tables={"testapp_plain": TABLE},
+            triggers=[install(BASE), install(other, enabled=Enabled.DISABLED)],
+        ),
+        _here,
+    )
+    assert [a.uri for a in plan_uninstall(both, [other.uri], prune=False).actions] == [other.uri]
+    enable = plan_set_enabled(both, [BASE.uri], enabled=False)
+    assert [a.uri for a in enable.actions] == [BASE.uri]
+    assert plan_set_enabled(both, [BASE.uri], enabled=True).is_empty
+    # The first is already enabled; the next one still gets its action.
+    assert [a.uri for a in plan_set_enabled(both, None, enabled=True).actions] == [other.uri]
     assert [
         a.uri for a in plan_install(entries, None, prune=False, server_version=PG18).actions
     ] == [
@@ -640,7 +696,7 @@ def test_unfingerprinted_up_to_date_trigger_is_signed_only(installed: InstalledT
     assert action.signature == BASE.comment
     assert action.sql == (ddl.sign([(TABLE, BASE.pgid, BASE.comment)]),)
     assert action.reason.startswith("no comparable fingerprint")
-    assert action.table is TABLE
+    assert (action.uri, action.pgid, action.table) == (BASE.uri, BASE.pgid, TABLE)
 
 
 def test_fingerprinted_trigger_is_not_signed_again() -> None:
@@ -703,3 +759,15 @@ def test_plan_describe_with_and_without_sql() -> None:
     assert plan.describe(sql=True) == [head, *(f"    {s};" for s in action.sql)]
     assert plan.statements == list(action.sql)
     assert str(ActionKind.SIGN) == "sign"
+
+
+def test_a_skipped_trigger_does_not_stop_the_plan() -> None:
+    gone = declare("g")
+    view = ScopeView(Scope(), home="public", tables={"testapp_plain": TABLE, "gone_table": None})
+    desired = [
+        Desired(gone.uri, gone.pgid, "gone_table", gone),
+        Desired(BASE.uri, BASE.pgid, BASE.db_table, BASE),
+    ]
+    plan = install_plan(statuses(desired, view, _here))
+    assert [s[0] for s in plan.skipped] == [gone.uri]
+    assert [(a.kind, a.uri) for a in plan.actions] == [(ActionKind.CREATE, BASE.uri)]
