@@ -1,0 +1,100 @@
+"""Registry selectors and registration errors on plain data (an emptied registry, no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live import registry
+from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
+from tests.testapp.models import CondRow, Plain, TimestampedBase
+
+pytestmark = pytest.mark.usefixtures("empty_registry")
+
+
+def trig(name: str) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name=name, when=pgtrigger.After, operation=pgtrigger.Insert, func="RETURN NULL;"
+    )
+
+
+@pytest.fixture
+def three() -> list[pgtrigger.Trigger]:
+    triggers = [trig("a1"), trig("b1"), trig("a2")]
+    registry.add(Plain, triggers[0])
+    registry.add(CondRow, triggers[1])
+    registry.add(Plain, triggers[2])
+    return triggers
+
+
+SELECTIONS = [
+    ((), ["testapp.Plain:a1", "testapp.CondRow:b1", "testapp.Plain:a2"]),
+    (("testapp.Plain:*",), ["testapp.Plain:a1", "testapp.Plain:a2"]),
+    (("*:a?",), ["testapp.Plain:a1", "testapp.Plain:a2"]),
+    (("*:[b]1",), ["testapp.CondRow:b1"]),
+    (("testapp.Plain:a2", "testapp.Plain:a1"), ["testapp.Plain:a2", "testapp.Plain:a1"]),
+    (("testapp.Plain:a1", "testapp.Plain:*"), ["testapp.Plain:a1", "testapp.Plain:a2"]),
+    ((CondRow,), ["testapp.CondRow:b1"]),
+]
+
+
+@pytest.mark.parametrize(("selectors", "uris"), SELECTIONS)
+def test_select(
+    three: list[pgtrigger.Trigger], selectors: tuple[object, ...], uris: list[str]
+) -> None:
+    assert [uri for uri, _, _ in registry.select(*selectors)] == uris  # type: ignore[arg-type]
+    assert [(m, t) for _, m, t in registry.select(*selectors)] == registry.registered(*selectors)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("selector", ["testapp.Plain:nope", "testapp.Nope:*", "*:zz"])
+def test_a_selector_matching_nothing_raises(three: list[pgtrigger.Trigger], selector: str) -> None:
+    with pytest.raises(UnknownTriggerError, match=f'^URI "{selector.replace("*", ".")}" not found'):
+        registry.select("testapp.Plain:a1", selector)
+
+
+def test_a_model_without_triggers_raises_naming_it(three: list[pgtrigger.Trigger]) -> None:
+    from tests.testapp.models import Protected
+
+    with pytest.raises(UnknownTriggerError, match='^URI "testapp.Protected" not found'):
+        registry.select(Protected)
+
+
+@pytest.mark.parametrize("selector", ["no-colon", "app:", ":name", "app:name"])
+def test_malformed_uri_is_a_declaration_error(selector: str) -> None:
+    with pytest.raises(DeclarationError, match="must be in the format"):
+        registry.select(selector)
+
+
+def test_other_selector_types_are_refused() -> None:
+    with pytest.raises(DeclarationError, match="^Cannot select triggers with 3."):
+        registry.select(3)  # type: ignore[arg-type]
+
+
+def test_entry(three: list[pgtrigger.Trigger]) -> None:
+    assert registry.entry("testapp.Plain:a1") == (Plain, three[0])
+    assert registry.entry("testapp.Plain:*") is None
+
+
+def test_registration_errors() -> None:
+    with pytest.raises(
+        DeclarationError, match=r"^testapp.Plain: Meta.triggers and register\(\) take"
+    ):
+        registry.add(Plain, "not a trigger")  # type: ignore[arg-type]
+    with pytest.raises(DeclarationError, match="cannot be registered on abstract model"):
+        registry.add(TimestampedBase, trig("x"))
+    first = trig("dup")
+    registry.add(Plain, first)
+    registry.add(Plain, first)  # the same pair again: a no-op
+    with pytest.raises(DeclarationError, match='"testapp.Plain:dup" is already registered'):
+        registry.add(Plain, trig("dup"))
+    with pytest.raises(UnknownTriggerError, match='URI "testapp.Plain:dup" not found'):
+        registry.remove(Plain, trig("dup"))  # another instance under the same URI
+    registry.remove(Plain, first)
+    assert registry.entry("testapp.Plain:dup") is None
+    registry.add(Plain, trig("dup"))  # the id and the table name were freed as well
+
+
+def test_register_decorator_returns_the_model() -> None:
+    t = trig("deco")
+    assert registry.register(t)(Plain) is Plain
+    assert registry.entry("testapp.Plain:deco") == (Plain, t)
