@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from pgtrigger_live import naming, sql
@@ -95,3 +97,56 @@ def test_nul_is_refused() -> None:
         sql.quote_literal("a\x00b")
     with pytest.raises(ValueError, match="NUL"):
         sql.quote_ident("a\x00b")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", 'Trigger must have a "name" attribute (a non-empty string).'),
+        (None, 'Trigger must have a "name" attribute (a non-empty string).'),
+        (5, 'Trigger must have a "name" attribute (a non-empty string).'),
+        (
+            "a-b",
+            'Trigger name "a-b" has invalid characters. Only letters, digits and underscores '
+            "are allowed.",
+        ),
+        ("x" * 101, f'Trigger name "{"x" * 101}" is longer than 100 characters.'),
+    ],
+)
+def test_invalid_name_messages(name: object, message: str) -> None:
+    with pytest.raises(DeclarationError) as info:
+        naming.validate_name(name)
+    assert str(info.value) == message
+
+
+def test_longest_names_accepted() -> None:
+    assert naming.validate_name("x" * 100) == "x" * 100
+    assert naming.make_pgid("a.B:" + "n" * 47, "n" * 47) == f"pgtrigger_{'n' * 47}_" + (
+        naming.make_pgid("a.B:" + "n" * 47, "n" * 47)[-5:]
+    )
+    assert len(naming.make_pgid("a.B:" + "n" * 47, "n" * 47)) == len("pgtrigger_") + 47 + 6
+
+
+def test_shortened_id_is_pinned() -> None:
+    name = "n" * 48
+    assert naming.make_pgid(f"a.B:{name}", name) == (
+        f"pgtrigger_{'n' * 41}_{hashlib.sha1(name.encode()).hexdigest()[:5]}_"
+        f"{hashlib.sha1(f'a.B:{name}'.encode()).hexdigest()[:5]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("uri", "parts"),
+    [("a.B:c:d", ("a.B", "c:d")), ("a.B:c", ("a.B", "c"))],
+)
+def test_split_uri_parts(uri: str, parts: tuple[str, str]) -> None:
+    assert naming.split_uri(uri) == parts
+
+
+@pytest.mark.parametrize("uri", [":c", "a.B:", "aB:c", "a.B"])
+def test_split_uri_refuses(uri: str) -> None:
+    with pytest.raises(DeclarationError) as info:
+        naming.split_uri(uri)
+    assert str(info.value) == (
+        f'Trigger URI "{uri}" must be in the format "app_label.ModelName:trigger_name".'
+    )

@@ -30,8 +30,8 @@ def three() -> list[pgtrigger.Trigger]:
 SELECTIONS = [
     ((), ["testapp.Plain:a1", "testapp.CondRow:b1", "testapp.Plain:a2"]),
     (("testapp.Plain:*",), ["testapp.Plain:a1", "testapp.Plain:a2"]),
-    (("*:a?",), ["testapp.Plain:a1", "testapp.Plain:a2"]),
-    (("*:[b]1",), ["testapp.CondRow:b1"]),
+    (("testapp.Plain:a?",), ["testapp.Plain:a1", "testapp.Plain:a2"]),
+    (("testapp.CondRow:[b]1",), ["testapp.CondRow:b1"]),
     (("testapp.Plain:a2", "testapp.Plain:a1"), ["testapp.Plain:a2", "testapp.Plain:a1"]),
     (("testapp.Plain:a1", "testapp.Plain:*"), ["testapp.Plain:a1", "testapp.Plain:a2"]),
     ((CondRow,), ["testapp.CondRow:b1"]),
@@ -91,7 +91,38 @@ def test_registration_errors() -> None:
         registry.remove(Plain, trig("dup"))  # another instance under the same URI
     registry.remove(Plain, first)
     assert registry.entry("testapp.Plain:dup") is None
-    registry.add(Plain, trig("dup"))  # the id and the table name were freed as well
+    with pytest.raises(UnknownTriggerError, match='URI "testapp.Plain:dup" not found'):
+        registry.remove(Plain, first)  # not registered any more
+    again = trig("dup")
+    registry.add(Plain, again)  # the id and the table name were freed as well
+    pgid = again.get_pgid(Plain)
+    assert registry._by_pgid == {pgid: "testapp.Plain:dup"}
+    assert registry._by_table_name == {("testapp_plain", "dup"): "testapp.Plain:dup"}
+
+
+def test_a_proxy_and_its_model_share_trigger_names() -> None:
+    from django.contrib.auth.models import User
+
+    from tests.testapp.models import UserProxy
+
+    registry.add(User, trig("p"))
+    with pytest.raises(DeclarationError) as info:
+        registry.add(UserProxy, trig("p"))
+    assert str(info.value) == (
+        'Trigger name "p" on testapp.UserProxy is already used on table "auth_user" by '
+        '"auth.User:p" (a proxy and its concrete model share a table); use a different name.'
+    )
+
+
+def test_a_postgres_id_is_used_once() -> None:
+    clash = trig("c")
+    registry._by_pgid[clash.get_pgid(Plain)] = "other.Model:c"  # as if another URI hashed alike
+    with pytest.raises(DeclarationError) as info:
+        registry.add(Plain, clash)
+    assert str(info.value) == (
+        f'Trigger "testapp.Plain:c" has Postgres id "{clash.get_pgid(Plain)}", already used by '
+        '"other.Model:c"; use a different name.'
+    )
 
 
 def test_register_decorator_returns_the_model() -> None:
