@@ -100,3 +100,31 @@ def test_bad_lookups(q: models.Q, message: str) -> None:
 
 def test_none_with_exact_is_is_null() -> None:
     assert resolve_condition(models.Q(new__a=None), CondRow) == 'NEW."a" IS NULL'
+
+
+def test_a_transform_as_the_last_lookup_means_exact() -> None:
+    text = resolve_condition(models.Q(new__stamp__year=2024), CondRow)
+    assert text.startswith('NEW."stamp" BETWEEN \'2024-01-01T00:00:00')
+
+
+def test_negated_transform_on_a_nullable_column_also_requires_a_value() -> None:
+    text = resolve_condition(~models.Q(new__stamp__year=2024), CondRow)
+    assert text.startswith('NOT ((NEW."stamp" BETWEEN')
+    assert text.endswith(
+        "AND EXTRACT(YEAR FROM NEW.\"stamp\" AT TIME ZONE 'America/Chicago') IS NOT NULL))"
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "message"),
+    [
+        ("auth.User", "groups", 'references "groups", which has no column in auth.User\'s table'),
+        ("testapp.CondRow", "nope", 'references "nope", which is not a field of testapp.CondRow.'),
+    ],
+)
+def test_fields_without_a_column_are_refused(model: str, field: str, message: str) -> None:
+    from django.apps import apps
+
+    with pytest.raises(DeclarationError) as info:
+        pgtrigger.AnyChange(field).resolve(apps.get_model(model))
+    assert f"AnyChange {message}" in str(info.value)

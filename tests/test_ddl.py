@@ -9,8 +9,9 @@ import pytest
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live import ddl, sql
+from pgtrigger_live.catalog import ScopeView, Snapshot, regclass_name, split_table
 from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.state import Enabled, InstalledTrigger, TableRef
+from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
 from tests.testapp.models import Plain
 
 TABLE = TableRef("Sales", 'odd "t"', 7)
@@ -230,3 +231,30 @@ def test_bad_identifiers_and_literals_are_refused() -> None:
 )
 def test_quote_literal(value: str, quoted: str) -> None:
     assert sql.quote_literal(value) == quoted
+
+
+# -- catalog.py: a model's db_table as the catalog resolves it ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("db_table", "parts", "regclass"),
+    [
+        ("shop_order", (None, "shop_order"), '"shop_order"'),
+        ('"Order Table"', (None, "Order Table"), '"Order Table"'),
+        ('sales"."order', ("sales", "order"), '"sales"."order"'),
+        ('"sales"."order"', ("sales", "order"), '"sales"."order"'),
+        ('a"."b"."c', (None, 'a"."b"."c'), '"a"".""b"".""c"'),
+        ('"', (None, '"'), '""""'),
+    ],
+)
+def test_split_table(db_table: str, parts: tuple[str | None, str], regclass: str) -> None:
+    assert split_table(db_table) == parts
+    assert regclass_name(db_table) == regclass
+
+
+def test_an_empty_snapshot_has_no_tables_or_triggers() -> None:
+    assert Snapshot().tables == {}
+    assert Snapshot().triggers == []
+    view = ScopeView(Scope(), tables={"t": TABLE}, triggers=[_installed(None, None)])
+    assert Snapshot([view, ScopeView(Scope("x"))]).tables == {"t": TABLE}
+    assert Snapshot([view]).triggers == view.triggers
