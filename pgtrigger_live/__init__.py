@@ -54,6 +54,7 @@ from pgtrigger_live.errors import (
     translate_errors,
 )
 from pgtrigger_live.exceptions import (
+    ConnectionLostError,
     DeclarationError,
     InstallError,
     LockTimeoutError,
@@ -94,6 +95,7 @@ __all__ = [
     "Before",
     "Composer",
     "Condition",
+    "ConnectionLostError",
     "DeclarationError",
     "Deferred",
     "Delete",

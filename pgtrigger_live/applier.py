@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 
-from pgtrigger_live import catalog, conf, ddl
+from pgtrigger_live import catalog, conf, ddl, reporting
 from pgtrigger_live.catalog import Snapshot
-from pgtrigger_live.exceptions import InstallError, LockTimeoutError
-from pgtrigger_live.planner import Plan
+from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
+from pgtrigger_live.planner import Action, Plan
 from pgtrigger_live.state import Scope
 
 logger = logging.getLogger("pgtrigger_live")
@@ -79,6 +81,10 @@ class _BatchFailed(Exception):
     """A multi-action batch failed: re-run one action at a time to name the culprit."""
 
 
+#: How many times a reconcile is re-run on a fresh connection after losing its connection.
+RECONNECTS = 1
+
+
 def apply(
     alias: str,
     db_tables: Sequence[str],
@@ -91,41 +97,274 @@ def apply(
 
     ``seen`` is the snapshot read (and plan made) before the lock: when the catalog under the
     lock is identical, that plan is reused instead of recomputed. Everything happens in one
-    transaction: a failure leaves the database as it was. A lock timeout rolls back and
-    retries with backoff, up to ``PGTRIGGER_LIVE_LOCK_RETRIES`` times.
+    transaction: a failure leaves the database as it was.
+
+    Busy tables: each attempt waits at most ``PGTRIGGER_LIVE_LOCK_TIMEOUT_MS`` for a table
+    lock (so application queries never queue behind us for longer), then rolls back and
+    retries with jittered backoff until ``PGTRIGGER_LIVE_LOCK_DEADLINE_S``; the final error
+    names the table and what holds it. With ``PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer"`` the
+    actions on a busy table are set aside at once and the rest is applied; the set-aside ones
+    are retried until the deadline and, if still busy then, returned in ``skipped`` as
+    deferred instead of failing. A lost connection is retried once on a fresh one (logged),
+    unless the reconcile runs inside the caller's transaction, which is lost too.
     """
     connection = connections[alias]
-    retries = conf.lock_retries()
+    deadline = time.monotonic() + conf.lock_deadline_s()
+    nested = connection.in_atomic_block
     batch = BATCH_ACTIONS
-    attempt = 0
+    attempt = reconnects = 0
+    plan: Plan | None = None
+    defer = conf.on_busy_table() == "defer"
+    deferred: dict[int, str] = {}  # table oid -> why, left out of the next attempt
+    applied: list[Action] = []  # committed by earlier attempts (defer mode)
     settings = {"lock_timeout": f"{conf.reconcile_wait_ms()}ms"}
     while True:
+        stage, lost = "connecting", False
         try:
             with transaction.atomic(using=alias), local_settings(alias, **settings):
-                _advisory_lock(alias)
-                _set(alias, {"lock_timeout": f"{conf.lock_timeout_ms()}ms"})
-                snapshot = catalog.read(connection, db_tables, scopes)
-                unchanged = seen is not None and seen[0] == snapshot
-                plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
-                _run(alias, plan, batch)
-            for action in plan.actions:
+                try:
+                    stage = "waiting for the reconcile lock"
+                    _advisory_lock(alias)
+                    stage = "reading the catalog"
+                    _set(alias, {"lock_timeout": f"{conf.lock_timeout_ms()}ms"})
+                    snapshot = catalog.read(connection, db_tables, scopes)
+                    unchanged = seen is not None and seen[0] == snapshot
+                    plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
+                    todo = _without(plan, deferred)
+                    stage = "running the DDL"
+                    _run(alias, todo, batch)
+                except DatabaseError:
+                    # Seen here, before atomic() cleans up: leaving the block may reconnect.
+                    lost = _connection_lost(alias)
+                    raise
+                stage = "committing"
+            for action in todo.actions:
                 logger.info("pgtrigger_live: %s", action.describe())
-            return plan
+            if not deferred:
+                return _with_applied(plan, applied)
+            applied.extend(todo.actions)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _deferred(plan, applied, deferred)
+            attempt += 1
+            time.sleep(min(left, _backoff(attempt)))
+            deferred = {}  # try the busy tables again (the plan is re-read under the lock)
         except _BatchFailed:
             batch = 1  # rolled back; run again action by action to report precisely
         except DatabaseError as exc:
+            if lost or _connection_lost(alias) or _is_disconnect(exc, stage):
+                reconnects += 1
+                message = _lost_message(alias, stage, exc, nested=nested)
+                if nested or reconnects > RECONNECTS:
+                    raise ConnectionLostError(message) from exc
+                logger.warning("pgtrigger_live: %s Retrying on a new connection.", message)
+                connection.close()  # Django opens a fresh one on the next query
+                continue
             if _pgcode(exc) != _LOCK_NOT_AVAILABLE:
                 raise
-            if attempt == retries:
-                raise LockTimeoutError(
-                    f"Database {alias!r}: a table stayed locked through {retries + 1} attempts "
-                    f"to reconcile triggers ({exc}). A long transaction may hold it; see "
-                    "pg_stat_activity and retry. Nothing was changed."
-                ) from exc
-            delay = 0.2 * (2**attempt)
+            busy = _busy_oid(exc)
+            if defer and busy is not None and busy not in deferred:
+                deferred[busy] = _first_line(exc)
+                continue  # at once, without that table
             attempt += 1
-            logger.warning("pgtrigger_live: lock timeout on %r, retrying in %.1fs", alias, delay)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockTimeoutError(_busy_message(alias, exc, plan, attempt, scopes)) from exc
+            delay = min(left, _backoff(attempt))
+            logger.info(
+                "pgtrigger_live: %s (attempt %d); retrying in %.0f ms",
+                _first_line(exc),
+                attempt,
+                delay * 1000,
+            )
             time.sleep(delay)
+
+
+def _without(plan: Plan, deferred: dict[int, str]) -> Plan:
+    if not deferred:
+        return plan
+    return Plan(tuple(a for a in plan.actions if a.table.oid not in deferred), plan.skipped)
+
+
+def _with_applied(plan: Plan, applied: list[Action]) -> Plan:
+    """The plan that ran, with the actions earlier attempts committed in front."""
+    if not applied:
+        return plan
+    return Plan((*applied, *plan.actions), plan.skipped)
+
+
+def _deferred(plan: Plan, applied: list[Action], deferred: dict[int, str]) -> Plan:
+    """What ran, and the actions on tables still busy at the deadline as ``skipped``."""
+    left = [a for a in plan.actions if a.table.oid in deferred]
+    for action in left:
+        logger.warning("pgtrigger_live: deferred %s: %s", action.uri, deferred[action.table.oid])
+    skipped = tuple(
+        (a.uri, f"deferred: {deferred[a.table.oid]}; the next reconcile finishes it") for a in left
+    )
+    return Plan(tuple(applied), (*plan.skipped, *skipped))
+
+
+def _busy_oid(exc: BaseException) -> int | None:
+    """The table ``ddl.lock_tables`` found busy, from the error's DETAIL (None: unknown)."""
+    detail = getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or ""
+    return int(detail[len(ddl.BUSY_DETAIL) :]) if detail.startswith(ddl.BUSY_DETAIL) else None
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential from the lock timeout, capped at
+    0.5 s, jittered so that several deploys (or a deploy and a periodic job) do not march in
+    step."""
+    base = max(conf.lock_timeout_ms(), 10) / 1000
+    return float(min(0.5, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _connection_lost(alias: str) -> bool:
+    """True when the error left the connection unusable (server gone, backend terminated)."""
+    raw = connections[alias].connection
+    return raw is None or bool(getattr(raw, "closed", False))
+
+
+def _is_disconnect(exc: BaseException, stage: str) -> bool:
+    """Server shutdown or terminated backend (57P01-57P03), connection failure (class 08), or
+    an OperationalError without SQLSTATE from COMMIT (the socket just closed)."""
+    code = _pgcode(exc) or ""
+    if code.startswith("08") or code in ("57P01", "57P02", "57P03"):
+        return True
+    return stage == "committing" and isinstance(exc, OperationalError) and not code
+
+
+def _database(alias: str) -> str:
+    entry = connections[alias].settings_dict
+    where = entry.get("HOST") or "local socket"
+    return f"{alias!r} ({entry.get('NAME')} on {where})"
+
+
+def _lost_message(alias: str, stage: str, exc: BaseException, *, nested: bool) -> str:
+    if stage == "committing":
+        state = (
+            "The commit may or may not have happened: `pgtrigger ls --check` tells; a new "
+            "reconcile finishes whatever is left."
+        )
+    else:
+        state = "Nothing was applied: the reconcile's transaction never committed."
+    if nested:
+        state += " The caller's transaction was lost with it, so it is not retried here."
+    return (
+        f"Database {_database(alias)}: the connection was lost while {stage} "
+        f"({_first_line(exc)}). {state}"
+    )
+
+
+#: Lock modes (as pg_locks names them) each mode we take conflicts with.
+_CONFLICTS = {
+    ddl.SHARE_UPDATE_EXCLUSIVE: {
+        "ShareUpdateExclusiveLock",
+        "ShareLock",
+        "ShareRowExclusiveLock",
+        "ExclusiveLock",
+        "AccessExclusiveLock",
+    },
+    ddl.SHARE_ROW_EXCLUSIVE: {
+        "RowExclusiveLock",
+        "ShareUpdateExclusiveLock",
+        "ShareLock",
+        "ShareRowExclusiveLock",
+        "ExclusiveLock",
+        "AccessExclusiveLock",
+    },
+    ddl.ACCESS_EXCLUSIVE: {
+        "AccessShareLock",
+        "RowShareLock",
+        "RowExclusiveLock",
+        "ShareUpdateExclusiveLock",
+        "ShareLock",
+        "ShareRowExclusiveLock",
+        "ExclusiveLock",
+        "AccessExclusiveLock",
+    },
+}
+
+_HOLDERS = r"""
+SELECT l.relation::bigint, pg_catalog.format('%%I.%%I', n.nspname, c.relname), l.pid, l.mode,
+       l.granted, a.state, extract(epoch FROM pg_catalog.clock_timestamp() - a.xact_start)::float8,
+       pg_catalog.left(pg_catalog.regexp_replace(a.query, '\s+', ' ', 'g'), 80)
+  FROM pg_catalog.pg_locks l
+  JOIN pg_catalog.pg_class c ON c.oid = l.relation
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'relation' AND l.relation = ANY(%s::oid[])
+   AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid()
+ ORDER BY a.xact_start NULLS FIRST, l.pid
+"""
+
+
+def lock_modes(plan: Plan) -> dict[int, str]:
+    """Table oid -> the strongest lock mode the plan's statements take on it."""
+    modes: dict[int, str] = {}
+    for action in plan.actions:
+        mode = _action_mode(action)
+        oid = action.table.oid
+        if mode is not None and (
+            oid not in modes or ddl.LOCK_MODES.index(mode) > ddl.LOCK_MODES.index(modes[oid])
+        ):
+            modes[oid] = mode
+    return modes
+
+
+def _action_mode(action: Action) -> str | None:
+    if any(s.startswith("DROP TRIGGER") for s in action.statements):
+        return ddl.ACCESS_EXCLUSIVE
+    if any(_TABLE_DDL.match(s) for s in action.statements):
+        return ddl.SHARE_ROW_EXCLUSIVE
+    return ddl.SHARE_UPDATE_EXCLUSIVE if action.signature is not None else None
+
+
+_TABLE_DDL = re.compile(r"^(CREATE (OR REPLACE )?(CONSTRAINT )?TRIGGER|ALTER TABLE) ")
+
+
+def _busy_message(
+    alias: str, exc: BaseException, plan: Plan | None, attempts: int, scopes: Sequence[Scope]
+) -> str:
+    """Say which table stayed busy, who holds it and how to retry (one catalog query)."""
+    modes = lock_modes(plan) if plan is not None else {}
+    busy = _busy_oid(exc)
+    if busy is not None:
+        modes = {busy: modes.get(busy, ddl.ACCESS_EXCLUSIVE)}
+    holders: list[str] = []
+    tables: list[str] = []
+    if modes:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_HOLDERS, [sorted(modes)])
+            rows = cursor.fetchall()
+        for oid, table, pid, mode, granted, state, age, query in rows:
+            if mode not in _CONFLICTS[modes[oid]]:
+                continue
+            if table not in tables:
+                tables.append(table)
+            held = "holds" if granted else "waits for"
+            if pid is None:
+                what = "a prepared transaction (see pg_prepared_xacts)"
+            elif state is None:  # another role's session: its details need pg_read_all_stats
+                what = "details hidden from this role"
+            else:
+                what = f"{state}, transaction open {age or 0:.1f} s" if age is not None else state
+            holders.append(f"  pid {pid} ({what}, {held} {mode} on {table}): {query or '?'}")
+    table_text = ", ".join(tables) if tables else "a table"
+    retry = reporting.command(
+        database=alias, schemas=[s.schema for s in scopes if s.schema is not None]
+    )
+    lines = [
+        f"Database {_database(alias)}: {table_text} stayed busy for "
+        f"{conf.lock_deadline_s():g} s (PGTRIGGER_LIVE_LOCK_DEADLINE_S; {attempts} attempts, "
+        f"each waiting at most {conf.lock_timeout_ms()} ms). Nothing was changed.",
+        *(["Blocking (pg_locks):", *holders] if holders else [f"  {_first_line(exc)}"]),
+        f"Retry when they are done: {retry}",
+    ]
+    return "\n".join(lines)
 
 
 def _advisory_lock(alias: str) -> None:
@@ -146,6 +385,7 @@ def _advisory_lock(alias: str) -> None:
 def _run(alias: str, plan: Plan, batch: int) -> None:
     connection = connections[alias]
     actions = plan.actions
+    lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
     with connection.cursor() as cursor:
         for start in range(0, len(actions), batch):
             chunk = actions[start : start + batch]
@@ -155,11 +395,13 @@ def _run(alias: str, plan: Plan, batch: int) -> None:
             signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
             if signed:
                 statements.append(ddl.sign(signed))
+            if start == 0 and lock:
+                statements.insert(0, lock)
             text = ";\n".join(statements)
             try:
                 cursor.execute(text)
             except DatabaseError as exc:
-                if _pgcode(exc) == _LOCK_NOT_AVAILABLE:
+                if _pgcode(exc) == _LOCK_NOT_AVAILABLE or _connection_lost(alias):
                     raise
                 if len(chunk) > 1:
                     raise _BatchFailed from exc

@@ -30,6 +30,7 @@ class PgTriggerLiveConfig(AppConfig):
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")
         pre_migrate.connect(on_pre_migrate, dispatch_uid="pgtrigger_live.pre_migrate")
         checks.register(trigger_checks.check_settings)
+        checks.register(trigger_checks.check_schemas)
         install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
         from pgtrigger_live import errors
@@ -51,3 +52,38 @@ def register_meta_triggers() -> None:
     for model in apps.get_models():
         for trigger in getattr(model._meta, "triggers", None) or ():
             registry.add(model, trigger)
+
+
+def check_driver() -> None:
+    """Fail with the install hint when a PostgreSQL alias has no driver to load.
+
+    Without it the first command fails later, in Django's backend import, with "Error loading
+    psycopg2 or psycopg module" and no word on what to install.
+    """
+    from importlib.util import find_spec
+
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    engines = [str(db.get("ENGINE", "")) for db in settings.DATABASES.values()]
+    if not any("postgres" in engine or "django_tenants" in engine for engine in engines):
+        return
+    for driver in ("psycopg", "psycopg2"):
+        try:
+            if find_spec(driver) is not None:
+                return
+        except (ImportError, ValueError):  # a module set to None in sys.modules
+            continue
+    raise ImproperlyConfigured(
+        "pgtrigger_live: no PostgreSQL driver is installed. Install one with the library: "
+        'pip install "pgtrigger-live[psycopg]" (psycopg 3) or "pgtrigger-live[psycopg2]".'
+    )
+
+
+# Django loads database backends while it imports models (the first model class asks the
+# connection for its features), before any ready(): the driver is checked when Django
+# imports this app config, the earliest moment it can be.
+from django.conf import settings as _settings  # noqa: E402
+
+if _settings.configured:
+    check_driver()

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 # scope: each scope's search path (an explicit one, its schema in front of the connection's
 #   path, or the connection's path) and its home: the schema it names, else the first
-#   schema of the path that exists (current_schema()).
+#   schema the connection's search_path names ("$user" skipped when there is no such
+#   schema). When that schema does not exist the scope owns nothing: falling back to the
+#   next one (current_schema() does) would make a tenant whose schema is missing own
+#   ``public``.
 # resolved: each wanted table as each scope resolves it (unqualified names: the first schema
 #   of the path holding a relation of that name; qualified ones the same in every scope).
 # Triggers are read on the home schemas' tables and on the resolved tables. Partition clones
@@ -49,11 +52,24 @@ path AS (
      CROSS JOIN LATERAL unnest(sp.path) WITH ORDINALITY AS p(name, pos)
       JOIN pg_namespace n ON n.nspname = p.name
 ),
+declared AS (
+    SELECT CASE WHEN e IN ('"$user"', '$user') THEN current_user::text
+                WHEN left(e, 1) = '"' THEN replace(substr(e, 2, length(e) - 2), '""', '"')
+                ELSE lower(e) END AS name,
+           e IN ('"$user"', '$user') AS is_user, o
+      FROM (SELECT btrim(x) AS e, o
+              FROM unnest(string_to_array(current_setting('search_path'), ','))
+                   WITH ORDINALITY AS u(x, o)) AS entries
+     WHERE e <> ''
+),
 home AS (
     SELECT sp.scope, sp.schema,
            CASE WHEN sp.schema IS NOT NULL
                 THEN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = sp.schema)
-                ELSE (SELECT p.nsp FROM path p WHERE p.scope = sp.scope ORDER BY p.pos LIMIT 1)
+                ELSE (SELECT n.oid FROM declared d
+                        LEFT JOIN pg_namespace n ON n.nspname = d.name
+                       WHERE NOT (d.is_user AND n.oid IS NULL)
+                       ORDER BY d.o LIMIT 1)
            END AS nsp
       FROM spec sp
 ),
@@ -117,6 +133,8 @@ class ScopeView:
     tables: dict[str, TableRef | None] = field(default_factory=dict)
     #: Our-prefix triggers on the home schema's tables and on the resolved tables.
     triggers: list[InstalledTrigger] = field(default_factory=list)
+    #: The scope names a schema that does not exist (an optional scope: skipped).
+    missing: bool = False
 
 
 @dataclass(slots=True)
@@ -136,25 +154,13 @@ class Snapshot:
         return self.views[0].triggers if self.views else []
 
 
-def split_table(db_table: str) -> tuple[str | None, str]:
-    """A model's ``db_table`` as (schema or None, table name).
-
-    Django's idioms are honoured: an already quoted name, and ``'schema"."table'`` (or
-    ``'"schema"."table"'``) for a table in a schema. Anything else is one table name.
-    """
-    name = db_table
-    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
-        name = name[1:-1]
-    if name.count('"."') == 1 and name.count('"') == 2:
-        schema, table = name.split('"."')
-        return schema, table
-    return None, name
+#: Kept here for callers of the catalog; the parsing lives with the other SQL text helpers.
+split_table = sql.split_table
 
 
 def regclass_name(db_table: str) -> str:
     """The text to_regclass() should parse for a model's ``db_table`` (always quoted)."""
-    schema, table = split_table(db_table)
-    return sql.qualified(schema, table)
+    return sql.quote_table(db_table)
 
 
 def read(
@@ -236,7 +242,9 @@ def _snapshot(
             schema_names[scope_no] = name
         elif kind == "scope":
             view = views[scope_no - 1]
-            if name is None and schema is not None:
+            if name is None and schema is not None and view.scope.optional:
+                view.missing = True
+            elif name is None and schema is not None:
                 raise SchemaError(
                     f'Schema "{schema}" does not exist on database '
                     f"{connection.alias!r}; nothing was changed. Create it, or remove it from "

@@ -70,6 +70,42 @@ def check_inherited_meta(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return messages
 
 
+def check_schemas(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """PGTRIGGER_LIVE_SCHEMAS that cannot be used: reported before any command needs it.
+
+    Only the shape is checked here (a callable may query the database, so it is not called).
+    """
+    from pgtrigger_live import schemas
+    from pgtrigger_live.exceptions import SchemaError
+
+    value = conf.schemas()
+    hint = (
+        'A list of schema names, {"alias": [...]}, a callable (alias) -> list, its dotted '
+        f'path, or "{schemas.DJANGO_TENANTS}". See docs/tenants.md.'
+    )
+    problem = None
+    if value == schemas.DJANGO_TENANTS:
+        from django.apps import apps
+
+        if not apps.is_installed("django_tenants"):
+            problem = (
+                'PGTRIGGER_LIVE_SCHEMAS = "django_tenants" but django_tenants is not installed.'
+            )
+    elif value is not None:
+        try:
+            source = schemas.source()
+            if isinstance(source, schemas.Listed) and not callable(source.value):
+                values = source.value.values() if isinstance(source.value, dict) else [source.value]
+                for names in values:
+                    if not callable(names):
+                        schemas._names(names, "PGTRIGGER_LIVE_SCHEMAS")
+        except SchemaError as exc:
+            problem = str(exc)
+    if problem is None:
+        return []
+    return [Error(problem, hint=hint, id="pgtrigger_live.E003")]
+
+
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Settings whose combination cannot work: reported before any migrate runs."""
     policy = conf.pre_migrate()

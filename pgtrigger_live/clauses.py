@@ -144,7 +144,7 @@ class UpdateOf(Operation):
 
     def __init__(self, *columns: str) -> None:
         if not columns:
-            raise DeclarationError("UpdateOf must be given at least one column.")
+            raise DeclarationError("UpdateOf: Must provide at least one column.")
         for column in columns:
             if not isinstance(column, str) or not column:
                 raise DeclarationError(f"UpdateOf columns must be strings; got {column!r}.")

@@ -60,7 +60,8 @@ def compile_trigger(
     except DeclarationError as exc:
         uri = trigger.get_uri(model)
         message = str(exc)
-        raise DeclarationError(message if uri in message else f"{uri}: {message}") from exc
+        # Same class (UnknownFieldError, ...), so callers can still catch what they expect.
+        raise type(exc)(message if uri in message else f"{uri}: {message}") from exc
     assert trigger.when is not None
     constraint = trigger.timing is not None
     timing = f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None

@@ -28,7 +28,7 @@ from django.db.models.lookups import FieldGetDbPrepValueMixin, Lookup
 from django.db.models.sql.query import Query
 
 from pgtrigger_live import sql
-from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.exceptions import DeclarationError, UnknownFieldError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -153,13 +153,13 @@ def _check_local_field(model: type[models.Model], name: str, what: str) -> model
         if field is None:
             raise FieldDoesNotExist(name)
     except FieldDoesNotExist:
-        raise DeclarationError(
-            f'{what} references "{name}", which is not a field of {model._meta.label}.'
+        raise UnknownFieldError(
+            f'{what} references "{name}": {model._meta.label} has no field named "{name}".'
         ) from None
     if field.many_to_many or field.one_to_many or not getattr(field, "concrete", False):
         raise DeclarationError(
-            f'{what} references "{name}", which has no column in {model._meta.label}\'s table '
-            "(many-to-many and reverse relations cannot be used in a trigger)."
+            f'{what} references "{name}", a many-to-many field or reverse relation with no '
+            f"column in {model._meta.label}'s table; a trigger can only read its own columns."
         )
     concrete = model._meta.concrete_model
     assert concrete is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def _get(name: str, legacy: str | None, default: Any) -> Any:
@@ -35,13 +36,37 @@ def model_meta() -> bool:
 
 
 def lock_timeout_ms() -> int:
-    """How long one DDL statement may wait for a table lock before the attempt is retried."""
-    return int(_get("PGTRIGGER_LIVE_LOCK_TIMEOUT_MS", None, 3000))
+    """How long one attempt may wait for a table lock (each LOCK and DDL statement).
+
+    This bounds how long application queries queue behind a deploy: while a reconcile waits
+    for a table lock, every conflicting query that arrives after it waits too.
+    """
+    return int(_get("PGTRIGGER_LIVE_LOCK_TIMEOUT_MS", None, 50))
 
 
-def lock_retries() -> int:
-    """How many times a reconcile is retried after a lock timeout."""
-    return int(_get("PGTRIGGER_LIVE_LOCK_RETRIES", None, 3))
+def lock_deadline_s() -> float:
+    """How long a reconcile keeps retrying busy tables (jittered backoff) before it fails."""
+    return float(_get("PGTRIGGER_LIVE_LOCK_DEADLINE_S", None, 30))
+
+
+#: Values of PGTRIGGER_LIVE_ON_BUSY_TABLE.
+ON_BUSY_TABLE = ("fail", "defer")
+
+
+def on_busy_table() -> str:
+    """What a reconcile does with a table still busy at the lock deadline.
+
+    "fail" (default): all or nothing, ``LockTimeoutError`` and nothing changed. "defer": the
+    rest of the plan is applied at once and the busy table's actions are reported as
+    deferred (``ls --check`` fails until a later reconcile finishes them).
+    """
+    value = str(_get("PGTRIGGER_LIVE_ON_BUSY_TABLE", None, "fail"))
+    if value not in ON_BUSY_TABLE:
+        raise ImproperlyConfigured(
+            f"PGTRIGGER_LIVE_ON_BUSY_TABLE must be one of {', '.join(ON_BUSY_TABLE)}, "
+            f"not {value!r}."
+        )
+    return value
 
 
 def reconcile_wait_ms() -> int:

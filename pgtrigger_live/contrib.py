@@ -157,9 +157,9 @@ class Composer(Trigger):
         if self.level == Statement and self.get_row_condition(model) is not None:
             if self.referencing is None:
                 raise self._fail(
-                    f"on {model._meta.label}: a statement-level condition needs transition "
-                    "tables, which Postgres only gives a single INSERT, UPDATE or DELETE "
-                    f'operation, not "{self.operation}".'
+                    f"on {model._meta.label}: a statement-level condition references NEW/OLD "
+                    "rows, so it needs transition tables, which Postgres only gives a single "
+                    f'INSERT, UPDATE or DELETE operation, not "{self.operation}".'
                 )
             func = self.get_func(model)
             template = func.func if isinstance(func, Func) else ""
@@ -363,7 +363,7 @@ class SoftDelete(Trigger):
         match = " AND ".join(
             f"{sql.quote_ident(c)} = OLD.{sql.quote_ident(c)}" for c in _pk_columns(model)
         )
-        table = sql.quote_ident(model._meta.db_table)
+        table = sql.quote_table(model._meta.db_table)
         return (
             f"UPDATE {table} SET {sql.quote_ident(column)} = {self.render_value(model)} "
             f"WHERE {match}; RETURN NULL;"

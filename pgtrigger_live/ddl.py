@@ -125,3 +125,45 @@ def drop_installed(installed: InstalledTrigger) -> list[str]:
     if installed.owns_function and installed.function_schema and installed.function_name:
         statements.append(drop_function(installed.function_schema, installed.function_name))
     return statements
+
+
+#: Table lock modes a reconcile takes, weakest first (the strongest one a table needs wins).
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # COMMENT ON TRIGGER (signing)
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"  # CREATE [OR REPLACE] TRIGGER, ENABLE/DISABLE
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # DROP TRIGGER
+LOCK_MODES = (SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE)
+
+#: DETAIL of the lock_not_available error ``lock_tables`` raises: this prefix, then the oid.
+BUSY_DETAIL = "pgtrigger_live.busy:"
+
+
+def lock_tables(locks: Sequence[tuple[int, str]]) -> str:
+    """Lock tables ``(oid, mode)`` in oid order before any DDL, naming the busy one on failure.
+
+    Taking the strongest lock a table needs first means no DDL statement later upgrades it
+    (an upgrade queues again). Only tables and partitioned tables the role may LOCK (UPDATE,
+    DELETE or TRUNCATE privilege) are locked: LOCK on a view would lock its base tables too,
+    foreign tables cannot be locked, and a role with only the TRIGGER privilege can still
+    create triggers. Their DDL waits under the same lock_timeout. A table that stays busy
+    past lock_timeout raises lock_not_available whose DETAIL is ``BUSY_DETAIL`` + its oid.
+    """
+    if not locks:
+        return ""
+    for _, mode in locks:
+        if mode not in LOCK_MODES:
+            raise ValueError(f"Unknown lock mode: {mode!r}")
+    rows = ", ".join(f"({int(oid)}::oid, {sql.quote_literal(mode)})" for oid, mode in locks)
+    body = (
+        "DECLARE r record; busy oid; BEGIN "
+        "FOR r IN SELECT c.oid, s.mode "
+        f"FROM (VALUES {rows}) AS s(relid, mode) "
+        "JOIN pg_catalog.pg_class c ON c.oid = s.relid AND c.relkind IN ('r', 'p') "
+        "AND pg_catalog.has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE') "
+        "ORDER BY c.oid LOOP busy := r.oid; "
+        "EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', r.oid::regclass, r.mode); "
+        "END LOOP; "
+        "EXCEPTION WHEN lock_not_available THEN RAISE lock_not_available USING "
+        "MESSAGE = pg_catalog.format('table %s is busy: %s', busy::regclass, SQLERRM), "
+        f"DETAIL = {sql.quote_literal(BUSY_DETAIL)} || busy; END"
+    )
+    return f"DO {sql.dollar_quote(body)}"

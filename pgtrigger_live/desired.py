@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 from django.apps import apps
-from django.db import connections, models, router
+from django.db import connections, migrations, models, router
 
 from pgtrigger_live import registry
 from pgtrigger_live.catalog import split_table
@@ -46,13 +48,17 @@ def collect(
 
 
 def same_database(alias: str) -> list[str]:
-    """The other PostgreSQL aliases that reach the same database (host, port, name)."""
+    """The other PostgreSQL aliases that may reach the same database: the same database name.
+
+    Host and port are not compared on purpose: "localhost" and "127.0.0.1", or a PgBouncer
+    port and the server's own, reach one database under different spellings. Taking two
+    databases of the same name for one only means a trigger is left alone (never dropped).
+    """
 
     def key(name: str) -> tuple[object, ...]:
         s = connections.settings[name]
         options = s.get("OPTIONS") or {}
-        port = str(s.get("PORT") or "")
-        return (s.get("HOST") or "", port, s.get("NAME"), options.get("service"))
+        return (s.get("NAME") or options.get("dbname"), options.get("service"))
 
     mine = key(alias)
     return [
@@ -91,7 +97,10 @@ def owner_of(alias: str, home: str | None, index: TableIndex | None = None) -> O
         if table.schema == home:
             found += tables.get((None, table.name), ())
         if not found:
-            return Owner.UNKNOWN
+            gone = (table.schema, table.name) in historical_tables() or (
+                table.schema == home and (None, table.name) in historical_tables()
+            )
+            return Owner.GONE if gone else Owner.UNKNOWN
         if any(allowed(model, alias) for model in found):
             return Owner.HERE
         if others is None:
@@ -101,3 +110,34 @@ def owner_of(alias: str, home: str | None, index: TableIndex | None = None) -> O
         return Owner.NOWHERE
 
     return decide
+
+
+@functools.cache
+def historical_tables() -> frozenset[tuple[str | None, str]]:
+    """Every table this project's migration files create or rename a model to.
+
+    A table no model uses any more but that the project's own migrations made is a model
+    deleted from the code (kept when it was unmanaged, or by SeparateDatabaseAndState): its
+    triggers are ours to prune. Another service's tables never appear here. Read from the
+    files only (no database), once per process, and only when such a trigger is found.
+    """
+    from django.db.migrations.loader import MigrationLoader
+
+    found: set[tuple[str | None, str]] = set()
+
+    def visit(app_label: str, operations: list[Any]) -> None:
+        for op in operations:
+            if isinstance(op, migrations.SeparateDatabaseAndState):
+                visit(app_label, [*op.database_operations, *op.state_operations])
+            elif isinstance(op, migrations.CreateModel):
+                table = op.options.get("db_table") or f"{app_label}_{op.name.lower()}"
+                found.add(split_table(table))
+            elif isinstance(op, migrations.AlterModelTable) and op.table:
+                found.add(split_table(op.table))
+            elif isinstance(op, migrations.RenameModel):
+                found.add(split_table(f"{app_label}_{op.new_name.lower()}"))
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for (app_label, _), migration in loader.disk_migrations.items():
+        visit(app_label, list(migration.operations))
+    return frozenset(found)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import utils as db_utils
+from django.db.transaction import TransactionManagementError
 
 from pgtrigger_live import sql
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
@@ -295,9 +296,17 @@ def _raise_exception_class(driver: str) -> type[db_utils.DatabaseError] | None:
 
 
 def _driver_error(exc: BaseException) -> BaseException | None:
-    """The driver's exception behind ``exc`` (Django chains it as ``__cause__``)."""
+    """The driver's exception behind ``exc`` (Django chains it as ``__cause__``).
+
+    Only a driver's exception counts. ``TransactionManagementError`` ("You can't execute
+    queries until the end of the 'atomic' block") is raised by Django itself with the
+    earlier, caught error as its cause: a refusal seen there is an older, unrelated one.
+    """
     if isinstance(exc, db_utils.Error):
-        return exc.__cause__
+        if isinstance(exc, TransactionManagementError):
+            return None
+        cause = exc.__cause__
+        return None if isinstance(cause, db_utils.Error) else cause
     return exc
 
 

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.management.base import CommandError
+from django.db import NotSupportedError
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'default'?"`` when a close name exists, else ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
 
 class PgTriggerLiveError(Exception):
     """Base class, so callers can catch anything this library raises on purpose."""
@@ -12,6 +25,31 @@ class DeclarationError(PgTriggerLiveError, ValueError):
 
     Subclasses ValueError because django-pgtrigger raised ValueError for the same mistakes.
     """
+
+
+class UnknownFieldError(DeclarationError, FieldDoesNotExist):
+    """A condition or trigger names a field the model does not have.
+
+    Also Django's FieldDoesNotExist: that is what django-pgtrigger let through.
+    """
+
+
+class UnsupportedTriggerError(DeclarationError, NotSupportedError):
+    """A clause combination Postgres rejects (row-level TRUNCATE, INSTEAD OF with a condition...).
+
+    Raised when the trigger is declared; also ``django.db.NotSupportedError``, which
+    django-pgtrigger's users saw when Postgres refused the CREATE TRIGGER.
+    """
+
+
+class DuplicateTriggerError(DeclarationError, KeyError):
+    """Two registrations clash on a URI, a table + name or a Postgres id.
+
+    Also a KeyError, the class django-pgtrigger's registry raised.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class UnknownTriggerError(PgTriggerLiveError, KeyError):
@@ -32,3 +70,15 @@ class LockTimeoutError(InstallError):
 
 class SchemaError(PgTriggerLiveError):
     """A schema to reconcile does not exist, or the schema list could not be read."""
+
+
+class ConnectionLostError(InstallError):
+    """The connection to the database was lost during a reconcile (and was not retried)."""
+
+
+class MigrateReconcileError(InstallError, CommandError):
+    """``migrate`` applied its migrations, then the trigger reconcile failed.
+
+    A CommandError, so ``manage.py migrate`` ends in one line (status 1); an InstallError, so
+    code that calls ``call_command("migrate")`` and catches InstallError keeps working.
+    """

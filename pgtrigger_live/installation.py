@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 
-from pgtrigger_live import applier, catalog, conf, registry
+from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
 from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
+from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.planner import (
+    Action,
     Desired,
     Entry,
     Plan,
@@ -34,8 +37,8 @@ logger = logging.getLogger("pgtrigger_live")
 Selector = str | type[models.Model]
 #: (entries, the selected URIs or None for "everything", server version) -> Plan
 _Planner = Callable[[list[Entry], "set[str] | None", int], Plan]
-#: Called after each applied batch with (actions done, actions in all).
-Progress = Callable[[int, int], None]
+#: Called after each applied batch with (actions done, actions in all, the batch's schemas).
+Progress = Callable[[int, int, list[str]], None]
 
 #: Tables one transaction may lock at most when a reconcile spans several schemas: every
 #: locked table takes a slot of the shared lock table (max_locks_per_transaction x
@@ -84,8 +87,11 @@ def _read(
     tables = list(
         dict.fromkeys(m._meta.db_table for (_, m, _), w in zip(items, wanted, strict=True) if w)
     )
+    # Schema-qualified tables are read whether or not their model still declares a trigger:
+    # a trigger removed from such a model is on no home schema, and would go unseen.
+    qualified = [_qualified(key) for key in project_tables() if key[0] is not None]
     connection = connections[alias]
-    with catalog.reading(connection, tables, scopes) as finish:
+    with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
         compiled = [
             compile_trigger(model, trigger, connection) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
@@ -99,7 +105,24 @@ def _read(
         [d if flag else _unallowed(d) for d, flag in zip(everywhere, flags, strict=True)]
         for flags in allowed_in
     ]
-    return _Reading(alias, scopes, routing, tables, desired, snapshot)
+    present = [i for i, view in enumerate(snapshot.views) if not view.missing]
+    for view in snapshot.views:
+        if view.missing:
+            logger.warning(
+                "pgtrigger_live: schema %r of database %r does not exist; skipped",
+                view.scope.label,
+                alias,
+            )
+    if len(present) < len(scopes):
+        scopes = [scopes[i] for i in present]
+        desired = [desired[i] for i in present]
+        snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
+    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot)
+
+
+def _qualified(key: tuple[str | None, str]) -> str:
+    schema, table = key
+    return f'"{schema}"."{table}"'
 
 
 def _unallowed(desired: Desired) -> Desired:
@@ -152,26 +175,60 @@ def _reconcile(
                 ]
             )
 
-        done_plan = applier.apply(
-            alias,
-            reading.tables,
-            make_plan,
-            scopes=scopes,
-            seen=(seen, _merge([plans[i] for i in chunk])),
-        )
+        try:
+            done_plan = applier.apply(
+                alias,
+                reading.tables,
+                make_plan,
+                scopes=scopes,
+                seen=(seen, _merge([plans[i] for i in chunk])),
+            )
+        except PgTriggerLiveError as exc:
+            if not ran:  # nothing committed yet: the error's own "nothing was changed" holds
+                raise
+            raise _batch_failed(exc, [s.label for s in scopes], ran) from exc
         ran.append(done_plan)
         done += len(done_plan.actions)
         if progress is not None:
-            progress(done, total)
-    return _merge(ran, skipped=plan.skipped)
+            progress(done, total, [scope.label for scope in scopes])
+    # Under the lock the applier may add skips of its own (tables deferred while busy).
+    extra = tuple(s for p in ran for s in p.skipped if s not in plan.skipped)
+    return _merge(ran, skipped=(*plan.skipped, *extra))
 
 
 def _merge(plans: Sequence[Plan], skipped: tuple[tuple[str, str], ...] | None = None) -> Plan:
+    """One plan from several scopes' plans.
+
+    Two scopes can resolve a table to the same one (a table found only in ``public`` by two
+    tenants' search paths): its actions are kept once, in the first scope that planned them.
+    """
     if len(plans) == 1 and skipped is None:
         return plans[0]
+    actions: dict[tuple[int, str], Action] = {}
+    for plan in plans:
+        for action in plan.actions:
+            actions.setdefault((action.table.oid, action.pgid), action)
     return Plan(
-        tuple(a for p in plans for a in p.actions),
-        skipped if skipped is not None else tuple(s for p in plans for s in p.skipped),
+        tuple(actions.values()),
+        skipped
+        if skipped is not None
+        else tuple(dict.fromkeys(s for p in plans for s in p.skipped)),
+    )
+
+
+def _batch_failed(exc: PgTriggerLiveError, schemas: list[str], ran: list[Plan]) -> InstallError:
+    """The error of one batch of a multi-schema reconcile, saying what the others did."""
+    applied = sorted({a.table.schema for p in ran for a in p.actions})
+    message = str(exc).replace("Nothing was changed: the reconcile was rolled back.", "")
+    message = message.replace("Nothing was changed.", "").rstrip()
+    done = (
+        f"Earlier batches were committed (schemas: {', '.join(applied)})."
+        if applied
+        else "No earlier batch changed anything."
+    )
+    return InstallError(
+        f"{message}\nThe batch of schemas {', '.join(schemas)} was rolled back. {done} Run "
+        "the same command again to finish: what is done is not done twice."
     )
 
 
@@ -435,4 +492,12 @@ def on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -
     """
     if not conf.install_on_migrate() or sender is not last_app_with_models():
         return
-    _install((), using, (), enabled=_DROPPED_STATES.pop(using, None))
+    verbosity, stdout = kwargs.get("verbosity", 1), kwargs.get("stdout") or sys.stdout
+    try:
+        plan = _install((), using, (), enabled=_DROPPED_STATES.pop(using, None))
+    except (PgTriggerLiveError, DatabaseError) as exc:
+        details = str(exc).strip().splitlines()[1:]
+        if details and verbosity >= 1:
+            stdout.write("\n".join(details) + "\n")
+        raise MigrateReconcileError(reporting.migrate_failed(using, exc)) from exc
+    reporting.migrate_report(plan, verbosity=verbosity, stdout=stdout)

@@ -18,17 +18,18 @@ MAX_NAME_LENGTH = 47
 MAX_DECLARED_NAME_LENGTH = 100
 MAX_IDENTIFIER_BYTES = 63
 
-_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+#: django-pgtrigger's rule: letters, digits, underscores and hyphens (ids are always quoted).
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def validate_name(name: object) -> str:
     """Return ``name`` if it can name a trigger, else raise DeclarationError saying why."""
     if not isinstance(name, str) or not name:
-        raise DeclarationError('Trigger must have a "name" attribute (a non-empty string).')
+        raise DeclarationError('Trigger must have "name" attribute (a non-empty string).')
     if not _NAME.match(name):
         raise DeclarationError(
-            f'Trigger name "{name}" has invalid characters. Only letters, digits and '
-            "underscores are allowed."
+            f'Trigger name "{name}" has invalid characters. Only alphanumeric '
+            "characters (letters, digits), underscores and hyphens are allowed."
         )
     if len(name) > MAX_DECLARED_NAME_LENGTH:
         raise DeclarationError(
@@ -48,6 +49,11 @@ def make_pgid(uri: str, name: str) -> str:
     Hashed before lower-casing, as django-pgtrigger does, so ``Foo`` and ``foo`` differ.
     Names over 47 characters keep a prefix plus a digest of the full name, staying at 63.
     """
+    if len(name) > MAX_DECLARED_NAME_LENGTH:  # validate_name bypassed (a subclass, a mock)
+        raise DeclarationError(
+            f'Trigger name "{name}" is longer than {MAX_DECLARED_NAME_LENGTH} characters '
+            f"(> {MAX_DECLARED_NAME_LENGTH})."
+        )
     digest = hashlib.sha1(uri.encode()).hexdigest()[:5]
     if len(name) <= MAX_NAME_LENGTH:
         pgid = f"{PREFIX}{name}_{digest}"
@@ -65,6 +71,7 @@ def split_uri(uri: str) -> tuple[str, str]:
     label, sep, name = uri.partition(":")
     if not sep or not label or not name or "." not in label:
         raise DeclarationError(
-            f'Trigger URI "{uri}" must be in the format "app_label.ModelName:trigger_name".'
+            'Trigger URI must be in the format of "app_label.model_name:trigger_name", that is '
+            f'"app_label.ModelName:trigger_name" with the model\'s class name; got "{uri}".'
         )
     return label, name

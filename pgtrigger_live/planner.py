@@ -160,6 +160,10 @@ _UNCLAIMED = {
         Status.PRUNE,
         "its model is no longer allowed on this database (router): installed but not declared",
     ),
+    Owner.GONE: (
+        Status.PRUNE,
+        "its model was deleted from the code (this project's migrations created the table)",
+    ),
     Owner.UNKNOWN: (
         Status.FOREIGN,
         "no model of this project uses this table: left alone (`pgtrigger prune --foreign`)",

@@ -9,7 +9,12 @@ from typing import TypeVar
 from django.db import models
 
 from pgtrigger_live import naming
-from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
+from pgtrigger_live.exceptions import (
+    DeclarationError,
+    DuplicateTriggerError,
+    UnknownTriggerError,
+    did_you_mean,
+)
 from pgtrigger_live.triggers import Trigger
 
 M = TypeVar("M", bound=type[models.Model])
@@ -42,18 +47,20 @@ def add(model: type[models.Model], trigger: Trigger) -> None:
     if existing is not None:
         if existing[1] is trigger and existing[0] is model:
             return
-        raise DeclarationError(f'Trigger "{uri}" is already registered; names must be unique.')
+        raise DuplicateTriggerError(
+            f'Trigger "{uri}" is already registered (name already used); names must be unique.'
+        )
     table_key = _table_key(model, trigger)
     if table_key in _by_table_name:
-        raise DeclarationError(
+        raise DuplicateTriggerError(
             f'Trigger name "{trigger.name}" on {model._meta.label} is already used on table '
             f'"{model._meta.db_table}" by "{_by_table_name[table_key]}" (a proxy and its '
             "concrete model share a table); use a different name."
         )
     pgid = trigger.get_pgid(model)
     if pgid in _by_pgid:
-        raise DeclarationError(
-            f'Trigger "{uri}" has Postgres id "{pgid}", already used by "{_by_pgid[pgid]}"; '
+        raise DuplicateTriggerError(
+            f'Trigger "{uri}" has Postgres id "{pgid}", already in use by "{_by_pgid[pgid]}"; '
             "use a different name."
         )
     _registry[uri] = (model, trigger)
@@ -99,9 +106,9 @@ def select(*selectors: str | type[models.Model]) -> list[tuple[str, type[models.
     for selector in selectors:
         matched = _match(selector)
         if not matched:
-            raise UnknownTriggerError(
-                f'URI "{_describe(selector)}" not found in pgtrigger registry'
-            )
+            wanted = _describe(selector)
+            hint = did_you_mean(wanted, _registry) if isinstance(selector, str) else ""
+            raise UnknownTriggerError(f'URI "{wanted}" not found in pgtrigger registry{hint}')
         for item in matched:
             chosen.setdefault(item[0], item)
     return list(chosen.values())

@@ -104,7 +104,10 @@ class DjangoTenants:
         public = self._public()
         extra = list(getattr(settings, "PG_EXTRA_SEARCH_PATHS", []))
         path = [public] if schema == public else [schema, public]
-        return Scope(schema, tuple(dict.fromkeys([*path, *extra])))
+        # A tenant row whose schema was never created (auto_create_schema=False) is skipped
+        # with a warning by --all-schemas rather than failing every tenant's reconcile.
+        optional = schema in self._tenants and schema != public
+        return Scope(schema, tuple(dict.fromkeys([*path, *extra])), optional)
 
     @contextmanager
     def routing(self, alias: str, schema: str | None) -> Iterator[None]:

@@ -21,6 +21,27 @@ def qualified(schema: str | None, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
 
 
+def split_table(db_table: str) -> tuple[str | None, str]:
+    """A model's ``db_table`` as (schema or None, table name).
+
+    Django's idioms are honoured: an already quoted name, and ``'schema"."table'`` (or
+    ``'"schema"."table"'``) for a table in a schema. Anything else is one table name.
+    """
+    name = db_table
+    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
+        name = name[1:-1]
+    if name.count('"."') == 1 and name.count('"') == 2:
+        schema, table = name.split('"."')
+        return schema, table
+    return None, name
+
+
+def quote_table(db_table: str) -> str:
+    """The one way a model's ``db_table`` is written into SQL: ``"schema"."table"`` or
+    ``"table"`` (resolved on the search_path, as Django's own queries resolve it)."""
+    return qualified(*split_table(db_table))
+
+
 def quote_literal(value: str) -> str:
     """Quote a string literal safely whatever ``standard_conforming_strings`` is.
 

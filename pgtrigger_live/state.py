@@ -174,6 +174,9 @@ class Scope:
 
     schema: str | None = None
     path: tuple[str, ...] | None = None
+    #: Skipped with a warning when the schema does not exist (a tenant row whose schema was
+    #: never created), instead of failing the whole call.
+    optional: bool = False
 
     @property
     def label(self) -> str:
@@ -186,4 +189,5 @@ class Owner(str, enum.Enum):
     HERE = "here"  # a model the router allows in this scope maps to it: ours
     ELSEWHERE = "elsewhere"  # allowed on another alias of the same database: theirs
     NOWHERE = "nowhere"  # a model of ours, allowed nowhere any more: ours to prune
+    GONE = "gone"  # this project's migrations created it; its model left the code: ours
     UNKNOWN = "unknown"  # no model of this project maps to it: another service's

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
 
@@ -21,10 +22,23 @@ from pgtrigger_live.clauses import (
     When,
 )
 from pgtrigger_live.conditions import Condition, referenced_sides
-from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.exceptions import DeclarationError, UnsupportedTriggerError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from pgtrigger_live.compat.pgtrigger.compiler import CompiledTrigger as CompatCompiled
+    from pgtrigger_live.runtime.api import ignore as IgnoreBlock
+
+
+_R = TypeVar("_R")
+
+
+@contextlib.contextmanager
+def _then(cleanup: Callable[[], object]) -> Iterator[None]:
+    """django-pgtrigger's convention: the action already ran; leaving the block undoes it."""
+    yield
+    cleanup()
 
 
 class AttrDict(dict[str, Any]):
@@ -102,13 +116,28 @@ class Trigger:
 
     # -- validation -------------------------------------------------------------------------
 
-    def _fail(self, message: str) -> DeclarationError:
+    def _fail(
+        self, message: str, kind: type[DeclarationError] = DeclarationError
+    ) -> DeclarationError:
         label = f'Trigger "{self.name}"' if self.name else "Trigger"
-        return DeclarationError(f"{label}: {message}")
+        return kind(f"{label}: {message}")
+
+    def _unsupported(self, message: str) -> DeclarationError:
+        """A combination Postgres itself rejects: also django.db's NotSupportedError."""
+        return self._fail(
+            f"{message} These are not supported by Postgres.", UnsupportedTriggerError
+        )
+
+    def validate_name(self) -> None:
+        """Check the name (django-pgtrigger's hook of the same name; see naming.py)."""
+        self.name = naming.validate_name(self.name)
 
     def validate(self) -> None:
-        """Check the clause combination against Postgres' CREATE TRIGGER rules."""
-        self.name = naming.validate_name(self.name)
+        """Check the clause combination against Postgres' CREATE TRIGGER rules.
+
+        The name is checked last, as django-pgtrigger does, so a nameless trigger with a bad
+        clause reports the clause.
+        """
         if not isinstance(self.level, Level):
             raise self._fail(f'Invalid "level" attribute: {self.level!r}.')
         if not isinstance(self.when, When):
@@ -123,7 +152,7 @@ class Trigger:
             raise self._fail(f'Invalid "condition" attribute: {self.condition!r}.')
         events = self.operation.events
         if self.level == Row and "TRUNCATE" in events:
-            raise self._fail("TRUNCATE triggers must be statement-level (level=Statement).")
+            raise self._unsupported("TRUNCATE triggers must be statement-level (level=Statement).")
         if self.level == Row and self.referencing is not None:
             raise self._fail('Row-level triggers cannot have a "referencing" attribute.')
         if self.timing is not None:
@@ -133,22 +162,25 @@ class Trigger:
                 raise self._fail('Deferrable triggers must have "when" attribute as After.')
         if self.when == InsteadOf:
             if self.level != Row:
-                raise self._fail("INSTEAD OF triggers must be row-level.")
+                raise self._unsupported("INSTEAD OF triggers must be row-level.")
             if self.condition is not None:
-                raise self._fail("INSTEAD OF triggers cannot have a condition.")
+                raise self._unsupported("INSTEAD OF triggers cannot have a condition.")
             if any(isinstance(p, UpdateOf) for p in self.operation.parts):
-                raise self._fail("INSTEAD OF triggers cannot use UpdateOf.")
+                raise self._unsupported("INSTEAD OF triggers cannot use UpdateOf.")
         if self.referencing is not None:
             if self.when != After:
-                raise self._fail("Transition tables (referencing) need when=After.")
+                raise self._unsupported("Transition tables (referencing) need when=After.")
             if len(self.operation.parts) > 1:
-                raise self._fail("Transition tables (referencing) need a single operation.")
+                raise self._unsupported("Transition tables (referencing) need a single operation.")
             if isinstance(self.operation, UpdateOf) or "TRUNCATE" in events:
-                raise self._fail("Transition tables cannot be used with UpdateOf or Truncate.")
+                raise self._unsupported(
+                    "Transition tables cannot be used with UpdateOf or Truncate."
+                )
             if self.referencing.old and events == {"INSERT"}:
-                raise self._fail("An INSERT trigger has no OLD transition table.")
+                raise self._unsupported("An INSERT trigger has no OLD transition table.")
             if self.referencing.new and events == {"DELETE"}:
-                raise self._fail("A DELETE trigger has no NEW transition table.")
+                raise self._unsupported("A DELETE trigger has no NEW transition table.")
+        self.validate_name()
 
     # -- hooks a subclass may override --------------------------------------------------------
 
@@ -167,7 +199,8 @@ class Trigger:
     def get_func(self, model: type[models.Model]) -> Func | str:
         if self.func is None:
             raise self._fail(
-                f"Must define func attribute or implement get_func ({model._meta.label})."
+                "Must define func attribute or implement get_func"
+                + (f" ({model._meta.label})." if model is not None else ".")
             )
         return self.func
 
@@ -240,6 +273,148 @@ class Trigger:
                 part = UpdateOf(*(_column_name(model, c, self) for c in part.columns))
             parts.append(part.render())
         return " OR ".join(parts)
+
+    # -- django-pgtrigger's per-trigger API ----------------------------------------------------
+    # Each call delegates to the reconciler (installation.py) with this trigger's URI, so it
+    # runs under the same advisory lock, plan and safety as ``manage.py pgtrigger install``.
+    # Imports are inside the methods: the declaration layer never loads the installation
+    # layer at import time (it imports this module).
+
+    def register(self, *models: type[models.Model]) -> contextlib.AbstractContextManager[None]:
+        """Register on each model; ``with trigger.register(M):`` unregisters on exit."""
+        from pgtrigger_live import registry
+
+        for model in models:
+            registry.add(model, self)
+        return _then(lambda: self.unregister(*models))
+
+    def unregister(self, *models: type[models.Model]) -> contextlib.AbstractContextManager[None]:
+        """Unregister from each model; ``with trigger.unregister(M):`` registers again on exit."""
+        from pgtrigger_live import registry
+
+        for model in models:
+            registry.remove(model, self)
+        return _then(lambda: self.register(*models))
+
+    def install(
+        self, model: type[models.Model], database: str | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Install (or bring up to date) on ``model``; the context manager uninstalls on exit.
+
+        Unlike django-pgtrigger, a trigger already in sync is not dropped and re-created and a
+        disabled one stays disabled.
+        """
+        from pgtrigger_live import installation
+
+        self._run(model, lambda uri: installation.install(uri, database=database))
+        return _then(lambda: self.uninstall(model, database=database))
+
+    def uninstall(
+        self, model: type[models.Model], database: str | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Drop the trigger and its function; the context manager installs it again on exit."""
+        from pgtrigger_live import installation
+
+        self._run(model, lambda uri: installation.uninstall(uri, database=database))
+        return _then(lambda: self.install(model, database=database))
+
+    def enable(
+        self, model: type[models.Model], database: str | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Enable for every session; the context manager disables it again on exit."""
+        from pgtrigger_live import installation
+
+        self._run(model, lambda uri: installation.enable(uri, database=database))
+        return _then(lambda: self.disable(model, database=database))
+
+    def disable(
+        self, model: type[models.Model], database: str | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Disable for every session; the context manager enables it again on exit."""
+        from pgtrigger_live import installation
+
+        self._run(model, lambda uri: installation.disable(uri, database=database))
+        return _then(lambda: self.enable(model, database=database))
+
+    def get_installation_status(
+        self, model: type[models.Model], database: str | None = None
+    ) -> tuple[str, bool | None]:
+        """django-pgtrigger's ``(status, enabled)``: status is INSTALLED, UNINSTALLED, OUTDATED
+        or UNALLOWED; ``enabled`` is True only for plain ENABLED (``tgenabled = 'O'``), None
+        when not installed. A TAMPERED trigger reports OUTDATED (``ls`` tells them apart)."""
+        from pgtrigger_live import installation
+        from pgtrigger_live.state import Enabled, Status
+
+        (entry,) = self._run(model, lambda uri: installation.status(uri, database=database))
+        if entry.status in (Status.UNALLOWED, Status.UNINSTALLED) or entry.enabled is None:
+            return (str(entry.status), None)
+        status = Status.INSTALLED if entry.status is Status.INSTALLED else Status.OUTDATED
+        return (str(status), entry.enabled is Enabled.ENABLED)
+
+    def compile(self, model: type[models.Model]) -> CompatCompiled:
+        """The compiled trigger, with ``install_sql``, ``uninstall_sql``, ``enable_sql``,
+        ``disable_sql`` and ``hash`` as django-pgtrigger's ``compile()`` gives them."""
+        from pgtrigger_live.compat.pgtrigger.compiler import CompiledTrigger as Compiled
+        from pgtrigger_live.compiler import compile_trigger
+
+        return Compiled(name=self.name, compiled=compile_trigger(model, self))
+
+    def ignore(self, model: type[models.Model]) -> IgnoreBlock:
+        """``with trigger.ignore(M):`` skips this registered trigger on ``M`` (see
+        pgtrigger_live.ignore); an unregistered one raises UnknownTriggerError on entry."""
+        from pgtrigger_live.runtime.api import ignore
+
+        return ignore(self.get_uri(model))
+
+    def allow_migrate(self, model: type[models.Model], database: str | None = None) -> bool:
+        """True when ``database`` is Postgres and the router lets ``model`` migrate there."""
+        from django.db import DEFAULT_DB_ALIAS
+
+        from pgtrigger_live.desired import allowed
+
+        return allowed(model, database or DEFAULT_DB_ALIAS)
+
+    def format_sql(self, sql: str) -> str:
+        """``sql`` on one line, each line stripped (django-pgtrigger's helper)."""
+        return " ".join(line.strip() for line in sql.split("\n") if line.strip()).strip()
+
+    def exec_sql(
+        self,
+        sql: str,
+        model: type[models.Model],
+        database: str | None = None,
+        fetchall: bool = False,
+    ) -> Any:
+        """Run ``sql`` on ``database`` when :meth:`allow_migrate` says so (else None)."""
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        if not self.allow_migrate(model, database=database):
+            return None
+        with connections[database or DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(str(sql))
+            return cursor.fetchall() if fetchall else None
+
+    @contextlib.contextmanager
+    def _registered(self, model: type[models.Model]) -> Iterator[str]:
+        """This trigger's URI on ``model``, registered for the duration if it was not.
+
+        django-pgtrigger installs unregistered triggers too; the reconciler works on URIs.
+        """
+        from pgtrigger_live import registry
+
+        uri = self.get_uri(model)
+        added = registry.entry(uri) is None
+        if added:
+            registry.add(model, self)
+        try:
+            yield uri
+        finally:
+            if added:
+                registry.remove(model, self)
+
+    def _run(self, model: type[models.Model], action: Callable[[str], _R]) -> _R:
+        with self._registered(model) as uri:
+            return action(uri)
 
     def __str__(self) -> str:
         return self.name or ""

@@ -328,7 +328,13 @@ def _main() -> int:
     parser.add_argument("--stop", action="store_true", help="stop the server of --datadir")
     args = parser.parse_args()
     if args.datadir and args.stop:
-        return 0 if stop_persistent_server(args.datadir) else 1
+        if stop_persistent_server(args.datadir):
+            print(f"stopped the PostgreSQL server of {args.datadir}")
+            print(f"its data is kept; to delete it: rm -r {args.datadir}")
+            return 0
+        state = "exists" if Path(args.datadir).exists() else "does not exist"
+        print(f"no PostgreSQL server was running for {args.datadir} (the directory {state})")
+        return 0
     if args.datadir:
         print(f"DATABASE_URL={persistent_server(args.datadir)}")
         return 0

@@ -8,7 +8,17 @@ in place; until then a placeholder that nothing listens on is used.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
+
+if os.environ.get("PGTRIGGER_LIVE_TEST_DRIVER") == "psycopg2":
+    # The whole suite on psycopg2 (Django prefers psycopg 3 when both are installed, and picks
+    # its driver when its backend is first imported, right after these settings). psycopg 3 is
+    # hidden only for that import, so the tests' own probe sessions can still use it.
+    sys.modules["psycopg"] = None  # type: ignore[assignment]
+    import django.db.backends.postgresql.base  # noqa: F401
+
+    del sys.modules["psycopg"]
 
 from tests.pgtest import parse_database_url
 

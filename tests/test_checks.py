@@ -37,7 +37,7 @@ def test_bad_field_in_condition_is_a_check_error(extra_trigger: AddTrigger) -> N
     assert error.id == "pgtrigger_live.E001"
     assert error.obj is Plain
     assert "testapp.Plain:bad_field" in error.msg
-    assert '"missing", which is not a field of testapp.Plain' in error.msg
+    assert 'testapp.Plain has no field named "missing"' in error.msg
 
 
 def test_check_command_reports_the_error_with_its_id(extra_trigger: AddTrigger) -> None:
@@ -128,3 +128,31 @@ def test_checks_of_other_apps_skip_this_one(extra_trigger: AddTrigger) -> None:
     assert check_triggers(app_configs=auth) == []
     assert len(check_triggers(app_configs=[apps.get_app_config("testapp")])) == 1
     assert check_inherited_meta(app_configs=auth) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, None),
+        (["a", "b"], None),
+        ({"default": ["a"], "other": lambda alias: []}, None),
+        (lambda alias: ["a"], None),
+        ("tests.routers.OnlyDefault", None),  # any importable callable
+        ("django_tenants", "but django_tenants is not installed"),
+        ("no.such.module", "not a list, a callable, its dotted path"),
+        (42, "must give a list of schema names, not 42"),
+        (["ok", ""], "'' is not a schema name"),
+        ({"default": "public"}, "must give a list of schema names, not 'public'"),
+    ],
+)
+def test_schemas_setting_is_checked(settings: object, value: object, message: str | None) -> None:
+    from pgtrigger_live.checks import check_schemas
+
+    settings.PGTRIGGER_LIVE_SCHEMAS = value  # type: ignore[attr-defined]
+    errors = check_schemas()
+    if message is None:
+        assert errors == []
+    else:
+        (error,) = errors
+        assert error.id == "pgtrigger_live.E003"
+        assert message in error.msg

@@ -43,7 +43,11 @@ def test_ls_lists_status_enabled_and_uri_through_stdout(extra_trigger: AddTrigge
     lines = run("ls").splitlines()
     assert "INSTALLED   ENABLED  testapp.Protected:protect_delete" in lines
     assert f"UNINSTALLED N/A      {uri}  (not installed)" in lines
-    assert run("ls", uri).splitlines() == [f"UNINSTALLED N/A      {uri}  (not installed)"]
+    assert run("ls", uri).splitlines() == [
+        f"UNINSTALLED N/A      {uri}  (not installed)",
+        "1 trigger: 1 uninstalled.",
+        f"To fix: python manage.py pgtrigger install {uri}",
+    ]
 
 
 @pytest.mark.django_db
@@ -81,7 +85,12 @@ def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: Ad
     out = run("install", "--dry-run")
     assert "Plan (dry run, nothing executed):" in out
     assert f"create   {uri} on public.testapp_plain: not installed" in out
-    assert 'CREATE TRIGGER "pgtrigger_dry_' in out
+    assert out.endswith("Would apply: 1 create.\n")
+    assert "CREATE TRIGGER" not in out  # SQL only on request
+    assert 'CREATE TRIGGER "pgtrigger_dry_' in run("install", "--dry-run", "--sql")
+    verbose = StringIO()
+    call_command("pgtrigger", "install", "--dry-run", stdout=verbose, verbosity=2)
+    assert 'CREATE TRIGGER "pgtrigger_dry_' in verbose.getvalue()
     assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
     plan = json.loads(run("install", "--dry-run", "--json"))
     assert plan["actions"][0]["uri"] == uri

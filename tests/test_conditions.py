@@ -125,12 +125,12 @@ def test_combinations_across_kinds() -> None:
     ("condition", "message"),
     [
         (pgtrigger.Q(a=1), "must start with old__ or new__"),
-        (pgtrigger.Q(old__nope=1), '"nope", which is not a field'),
+        (pgtrigger.Q(old__nope=1), 'has no field named "nope"'),
         (pgtrigger.Q(old__a__nope=1), 'unknown lookup "nope"'),
         (pgtrigger.Q(old__a__gt=None), "None is only allowed with exact"),
         (pgtrigger.Q(old__fk__value=1), '"fk__value" follows a relation'),
         (pgtrigger.Q(), "empty Q"),
-        (pgtrigger.AnyChange("nope"), '"nope", which is not a field'),
+        (pgtrigger.AnyChange("nope"), 'has no field named "nope"'),
         (pgtrigger.AnyChange(exclude=["a", "b", "s", "fk", "stamp", "id"]), "selects no field"),
     ],
 )

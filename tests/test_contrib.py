@@ -269,7 +269,7 @@ def test_readonly_declaration_errors() -> None:
         pgtrigger.ReadOnly(name="r", fields=["nope"]),
         pgtrigger.ReadOnly(name="r", exclude=["nope"]),
     ):
-        with pytest.raises(DeclarationError, match='"nope", which is not a field'):
+        with pytest.raises(DeclarationError, match='has no field named "nope"'):
             compile_trigger(Plain, trigger, connection)
     everything = pgtrigger.ReadOnly(name="r", exclude=["id", "value", "label"])
     with pytest.raises(DeclarationError, match="leaves no field"):
@@ -598,7 +598,7 @@ def test_composer_statement_level_errors() -> None:
 # -- hostile names -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["a'b", "a;b", "a$$b", 'a"b', "a b", "a-b", "a\\b"])
+@pytest.mark.parametrize("name", ["a'b", "a;b", "a$$b", 'a"b', "a b", "a.b", "a\\b"])
 def test_hostile_trigger_names_are_rejected_at_definition(name: str) -> None:
     with pytest.raises(DeclarationError, match="invalid characters"):
         pgtrigger.Protect(name=name, operation=pgtrigger.Delete)

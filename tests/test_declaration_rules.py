@@ -140,7 +140,7 @@ def test_missing_func_names_the_model() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: pgtrigger.UpdateOf(), "UpdateOf must be given at least one column."),
+        (lambda: pgtrigger.UpdateOf(), "UpdateOf: Must provide at least one column."),
         (lambda: pgtrigger.UpdateOf("a", 3), "UpdateOf columns must be strings; got 3."),
         (lambda: pgtrigger.UpdateOf(""), "UpdateOf columns must be strings; got ''."),
         (lambda: pgtrigger.Referencing(), 'Must provide either "old" and/or "new"'),

@@ -25,8 +25,8 @@ def trig(**kwargs: object) -> pgtrigger.Trigger:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "bad-name"}, "invalid characters"),
-        ({"name": None}, 'must have a "name"'),
+        ({"name": "bad.name"}, "invalid characters"),
+        ({"name": None}, 'must have "name"'),
         ({"when": "BEFORE"}, 'Invalid "when"'),
         ({"operation": "UPDATE"}, 'Invalid "operation"'),
         ({"level": "ROW"}, 'Invalid "level"'),
@@ -96,7 +96,7 @@ def test_df_and_f_compile() -> None:
 
 
 def test_q_on_unknown_field_names_model_and_field() -> None:
-    with pytest.raises(DeclarationError, match='"nope", which is not a field of testapp.Plain'):
+    with pytest.raises(DeclarationError, match='testapp.Plain has no field named "nope"'):
         pgtrigger.Q(new__nope=1).resolve(Plain, connection)
 
 

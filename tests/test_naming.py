@@ -42,10 +42,14 @@ def test_long_names_are_shortened_deterministically_within_63_bytes() -> None:
     assert pgid != naming.make_pgid(f"app.M:{name}y", name + "y")
 
 
-@pytest.mark.parametrize("name", ["with-hyphen", "sp ace", 'quo"te', "", "semi;colon"])
+@pytest.mark.parametrize("name", ["hello.world", "sp ace", 'quo"te', "semi;colon"])
 def test_invalid_names_are_rejected(name: str) -> None:
-    with pytest.raises(DeclarationError):
+    with pytest.raises(DeclarationError, match="alphanumeric"):
         naming.validate_name(name)
+
+
+def test_hyphens_are_allowed_as_in_django_pgtrigger() -> None:
+    assert naming.validate_name("hello_world-111") == "hello_world-111"
 
 
 @pytest.mark.parametrize(
@@ -102,13 +106,13 @@ def test_nul_is_refused() -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("", 'Trigger must have a "name" attribute (a non-empty string).'),
-        (None, 'Trigger must have a "name" attribute (a non-empty string).'),
-        (5, 'Trigger must have a "name" attribute (a non-empty string).'),
+        ("", 'Trigger must have "name" attribute (a non-empty string).'),
+        (None, 'Trigger must have "name" attribute (a non-empty string).'),
+        (5, 'Trigger must have "name" attribute (a non-empty string).'),
         (
-            "a-b",
-            'Trigger name "a-b" has invalid characters. Only letters, digits and underscores '
-            "are allowed.",
+            "a.b",
+            'Trigger name "a.b" has invalid characters. Only alphanumeric characters '
+            "(letters, digits), underscores and hyphens are allowed.",
         ),
         ("x" * 101, f'Trigger name "{"x" * 101}" is longer than 100 characters.'),
     ],
@@ -148,5 +152,6 @@ def test_split_uri_refuses(uri: str) -> None:
     with pytest.raises(DeclarationError) as info:
         naming.split_uri(uri)
     assert str(info.value) == (
-        f'Trigger URI "{uri}" must be in the format "app_label.ModelName:trigger_name".'
+        'Trigger URI must be in the format of "app_label.model_name:trigger_name", that is '
+        f'"app_label.ModelName:trigger_name" with the model\'s class name; got "{uri}".'
     )

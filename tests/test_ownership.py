@@ -40,6 +40,8 @@ CASES = [
     ("public", "public", LEGACY, Owner.HERE, Status.PRUNE, "django-pgtrigger's, undeclared"),
     ("public", "public", SIGNED, Owner.NOWHERE, Status.PRUNE, "model withdrawn by the router"),
     ("public", "public", SIGNED, Owner.ELSEWHERE, None, "another alias of this database owns it"),
+    ("public", "public", SIGNED, Owner.GONE, Status.PRUNE, "model deleted from the code"),
+    ("t1", "public", SIGNED, Owner.GONE, None, "deleted model's table outside the home schema"),
     ("public", "public", SIGNED, Owner.UNKNOWN, Status.FOREIGN, "another service's table"),
     ("t1", "public", SIGNED, Owner.NOWHERE, None, "shared app in public seen from a tenant"),
     ("t1", "public", SIGNED, Owner.UNKNOWN, None, "outside the home schema, unknown table"),
@@ -103,7 +105,7 @@ def test_install_and_uninstall_never_drop_foreign_or_other_scopes(owner: Owner) 
     entries = _entries(owner)
     install = plan_install(entries, None, prune=True, server_version=180000)
     uninstall = plan_uninstall(entries, None, prune=True)
-    expected = 1 if owner in (Owner.HERE, Owner.NOWHERE) else 0
+    expected = 1 if owner in (Owner.HERE, Owner.NOWHERE, Owner.GONE) else 0
     assert len(install.actions) == expected
     assert len(uninstall.actions) == expected
 

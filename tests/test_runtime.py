@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import copy
 import importlib
+import itertools
 import json
 import os
 import re
@@ -730,6 +731,40 @@ def scenario_schema(route: Route) -> None:
     assert_clean(alias)
 
 
+def scenario_schema_changed_by_raw_sql(route: Route) -> None:
+    """django-pgtrigger 4.17's semantics for a search_path that raw SQL changes: a block
+    puts back what the transaction held when it was entered (also after raw SQL changed
+    it between two blocks), overwriting a change made inside it; in autocommit a session
+    SET made inside a block outlives it."""
+    alias = route.main
+
+    def path() -> str:
+        return str(run(alias, "SHOW search_path")[0][0])
+
+    default = path()
+    with transaction.atomic(using=alias):
+        with schema("rt_a"):
+            assert path() == "rt_a"
+        assert path() == default
+        run(alias, "SET LOCAL search_path = rt_custom")  # raw SQL between two blocks
+        assert path() == "rt_custom"
+        with schema("rt_b"):
+            assert path() == "rt_b"
+        assert path() == "rt_custom"  # what the raw SQL set, not the older value
+        with schema("rt_c"):
+            run(alias, "SET LOCAL search_path = rt_inside")  # raw SQL inside a block
+        assert path() == "rt_custom"
+    assert path() == default
+    if not route.pooled:  # a session-level SET has no place behind a transaction pooler
+        with schema("rt_a"):
+            run(alias, "SET search_path = rt_custom")
+            assert path() == "rt_a"
+        assert path() == "rt_custom"
+        run(alias, f"SET search_path = {default}")
+        assert path() == default
+    assert_clean(alias)
+
+
 def scenario_constraints(route: Route) -> None:
     alias = route.main
     with pytest.raises(NotInTransactionError, match=f'Database "{alias}" is not in a transaction'):
@@ -750,6 +785,77 @@ def scenario_constraints(route: Route) -> None:
     assert_clean(alias)
 
 
+#: The blocks of scenario_combinations: "i" ignore(), "s" schema(), "c" constraints().
+COMBINATIONS = {
+    "autocommit": ["i", "s", "is", "si"],  # constraints() needs a transaction
+    "atomic outside": [
+        "".join(order) for n in (1, 2, 3) for order in itertools.permutations("isc", n)
+    ],
+    "atomic inside": ["i", "s", "is", "si"],
+}
+COMBINED_PATH = "public, rt_tenant"  # differs from the default; public's table comes first
+
+
+def check_statement_results(alias: str, ignored: bool) -> list[int]:
+    """ORM and raw statements return their own rowcount and RETURNING rows; return the pks."""
+    rows = Plain.objects.using(alias)
+    created = rows.create(label="made", value=1)  # INSERT ... RETURNING
+    assert created.pk is not None
+    made = rows.bulk_create([Plain(label="bulk"), Plain(label="bulk")])
+    assert all(obj.pk is not None for obj in made)
+    assert rows.filter(pk=created.pk).update(label="upd") == 1
+    created.label = "saved"
+    created.save()  # an UPDATE that must report one row, or Django falls back to INSERT
+    pks = [created.pk, *(obj.pk for obj in made)]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET label = 'raw' WHERE id = ANY(%s) RETURNING id, label", [pks]
+        )
+        assert cursor.rowcount == 3
+        assert sorted(cursor.fetchall()) == [(pk, "raw" if ignored else "stamped") for pk in pks]
+    assert rows.filter(pk__in=pks).count() == 3
+    return pks
+
+
+def scenario_combinations(route: Route) -> None:
+    """ignore(), schema() and constraints() in every order, in autocommit and in atomic: each
+    statement returns its own results, the trigger is skipped inside and enforced after."""
+    alias = route.main
+    default_path = run(alias, "SHOW search_path")[0][0]
+    for mode, orders in COMBINATIONS.items():
+        for order in orders:
+            where = f"{mode}, order {order!r}"
+            outside = mode == "atomic outside"
+            with transaction.atomic(using=alias) if outside else contextlib.nullcontext():
+                with contextlib.ExitStack() as stack:
+                    for step in order:
+                        if step == "i":
+                            stack.enter_context(ignore(STAMP_URI, DEFERRED_URI, databases=[alias]))
+                        elif step == "s":
+                            stack.enter_context(schema("public", "rt_tenant", databases=[alias]))
+                        else:
+                            constraints(pgtrigger.Immediate, DEFERRED_URI, databases=[alias])
+                    if mode == "atomic inside":
+                        stack.enter_context(transaction.atomic(using=alias))
+                    pks = check_statement_results(alias, ignored="i" in order)
+                    labels = {label_of(alias, pk) for pk in pks}
+                    assert labels == {"raw" if "i" in order else "stamped"}, where
+                    if "s" in order:
+                        assert run(alias, "SHOW search_path") == [(COMBINED_PATH,)], where
+                    if "c" in order and "i" in order:
+                        new_row(alias, value=13)  # immediate now, and ignored: accepted
+                    elif "c" in order:
+                        assert_refused(alias, "rt_deferred", lambda: new_row(alias, value=13))
+                if "c" in order:  # still immediate after the blocks, and enforced again
+                    assert_refused(alias, "rt_deferred", lambda: new_row(alias, value=13))
+            # After the blocks: enforced again, the default path back, the rows still there.
+            assert_enforced(alias, pks[0])
+            assert run(alias, "SHOW search_path") == [(default_path,)], where
+            assert Plain.objects.using(alias).filter(pk__in=pks).count() == 3, where
+            cleanup(alias)
+    assert_clean(alias)
+
+
 SCENARIOS: dict[str, Callable[[Route], None]] = {
     name.removeprefix("scenario_"): func
     for name, func in dict(globals()).items()
@@ -766,6 +872,7 @@ SERVER_BINDING = [
     "server_side_cursor",
     "deferrable",
     "schema",
+    "combinations",
 ]
 
 
@@ -981,8 +1088,14 @@ def test_selectors_nesting_and_is_ignored(database_access: None) -> None:
     stamp, guard = STAMP.get_pgid(Plain), GUARD.get_pgid(Plain)
     with pytest.raises(UnknownTriggerError, match='URI "testapp.Plain:nope" not found'):
         is_ignored("testapp.Plain:nope")
-    with pytest.raises(DeclarationError, match="must be in the format"):
-        is_ignored("doesnot:exist")
+    # As django-pgtrigger: any "...:..." not registered is a KeyError, no colon a ValueError.
+    for unknown in ("doesnot:exist", "a:b:c"):
+        with pytest.raises(KeyError, match=f'URI "{unknown}" not found in pgtrigger registry'):
+            is_ignored(unknown)
+        with pytest.raises(KeyError, match="not found"), ignore(unknown):
+            pass
+    with pytest.raises(ValueError, match="must be in the format"):
+        is_ignored("wrongformat")
     with pytest.raises(UnknownTriggerError, match="not found"), ignore("testapp.Plain:nope"):
         pass
     with pytest.raises(UnknownTriggerError, match="not found"), ignore("*:nope_*"):
@@ -1065,12 +1178,21 @@ def test_scenario(request: pytest.FixtureRequest, clean: None, name: str, route_
 
 
 @pytest.mark.skipif(not is_psycopg3, reason="server-side binding is a psycopg 3 option")
-@pytest.mark.parametrize("name", SERVER_BINDING)
-def test_scenario_server_side_binding(clean: None, name: str) -> None:
-    add_alias("rt_ssb", "default", OPTIONS={"server_side_binding": True})
-    add_alias("rt_ssb_other", "other", OPTIONS={"server_side_binding": True})
+@pytest.mark.parametrize(
+    ("name", "route_name"),
+    [*((name, "direct") for name in SERVER_BINDING), ("combinations", "pooled")],
+)
+def test_scenario_server_side_binding(
+    request: pytest.FixtureRequest, clean: None, name: str, route_name: str
+) -> None:
+    route = route_for(request, route_name)
+    options: dict[str, Any] = {"server_side_binding": True}
+    if route.pooled:  # PgBouncer 1.18 in transaction mode: no named prepared statements
+        options["prepare_threshold"] = None
+    add_alias("rt_ssb", route.main, OPTIONS=options)
+    add_alias("rt_ssb_other", route.other, OPTIONS=options)
     try:
-        SCENARIOS[name](Route("ssb", "rt_ssb", "rt_ssb_other"))
+        SCENARIOS[name](Route("ssb", "rt_ssb", "rt_ssb_other", pooled=route.pooled))
     finally:
         cleanup("rt_ssb", "rt_ssb_other")
         drop_alias("rt_ssb")
@@ -1085,33 +1207,134 @@ def test_constraints_only_where_installed(clean: None, settings: Any) -> None:
         transaction.set_rollback(True, using="default")
 
 
-def test_wrapper_is_put_back_after_a_user_wrapper_block(clean: None) -> None:
-    """A connection first opened inside ``with connection.execute_wrapper(...)``: Django's
-    exit pops the last wrapper, which is then ours; entering a block puts it back."""
+def theirs(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+    """Another library's wrapper, as django-pghistory's context() writes it: a transaction-
+    local setting in front of the statement, and the cursor moved to the last result."""
+    result = execute(f"SELECT set_config('rt.other', 'on', true); {sql}", params, many, context)
+    if is_psycopg3:
+        while context["cursor"].cursor.nextset():
+            pass
+    return result
+
+
+def probe(alias: str, pk: int) -> tuple[str, str]:
+    """(label, rt.other) as one UPDATE sees them: "free" if rt_stamp is ignored, else
+    "stamped"; "on" if ``theirs`` ran for it, else "off". Also checks the rowcount."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET label = 'free' WHERE id = %s RETURNING label, "
+            "coalesce(nullif(current_setting('rt.other', true), ''), 'off')",
+            [pk],
+        )
+        assert cursor.rowcount == 1
+        label, other = cursor.fetchone()
+    return str(label), str(other)
+
+
+def assert_wrappers(alias: str) -> None:
+    """Ours is installed once and ``theirs`` is gone."""
+    connection = connections[alias]
+    runtime = runtime_of(connection)
+    assert runtime is not None
+    assert connection.execute_wrappers.count(runtime) == 1
+    assert theirs not in connection.execute_wrappers
+
+
+@pytest.mark.parametrize("where", ["thread", "sync_to_async", "this thread"])
+def test_wrapper_created_inside_another_wrapper_block(clean: None, where: str) -> None:
+    """A connection opened inside another library's ``execute_wrapper()`` block (a new
+    thread, a sync_to_async worker): that block's exit removes its wrapper, never ours."""
     add_alias("rt_fresh", "default")
-    try:
-        connection = connections["rt_fresh"]
-        seen: list[str] = []
+    pk = new_row("rt_fresh")
+    if where == "this thread":
+        connections["rt_fresh"].close()
+        del connections["rt_fresh"]  # a new connection object, opened in the block below
 
-        def spy(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
-            seen.append(str(sql))
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(spy):
-            run("rt_fresh", "SELECT 1")  # connects here: connection_created appends ours
-        runtime = runtime_of(connection)
-        assert runtime is not None
-        assert runtime not in connection.execute_wrappers  # popped by Django
-        pk = new_row("rt_fresh")
+    def in_new_connection() -> None:
+        with connections["rt_fresh"].execute_wrapper(theirs):
+            assert probe("rt_fresh", pk) == ("stamped", "on")  # connects: ours is created
+        assert_wrappers("rt_fresh")
+        assert probe("rt_fresh", pk) == ("stamped", "off")
         with ignore(STAMP_URI):
-            assert runtime in connection.execute_wrappers
-            assert_ignored("rt_fresh", pk)
-        assert_enforced("rt_fresh", pk)
-        assert connection.execute_wrappers.count(runtime) == 1
-        assert all("SET LOCAL" not in sql for sql in seen)  # ran before ours: as written
+            assert probe("rt_fresh", pk) == ("free", "off")
+        assert probe("rt_fresh", pk) == ("stamped", "off")
+        assert_wrappers("rt_fresh")
+
+    def closing() -> None:
+        try:
+            in_new_connection()
+        finally:
+            connections["rt_fresh"].close()
+
+    try:
+        if where == "thread":
+            errors: list[BaseException] = []
+            thread = threading.Thread(target=lambda: _collect(errors, closing))
+            thread.start()
+            thread.join(30)
+            assert not errors, errors
+        elif where == "sync_to_async":
+
+            async def main() -> None:
+                async with ignore(GUARD_URI):  # the worker inherits this context
+                    await sync_to_async(closing, thread_sensitive=False)()
+
+            asyncio.run(main())
+        else:
+            in_new_connection()
     finally:
         cleanup("rt_fresh")
         drop_alias("rt_fresh")
+
+
+def _collect(errors: list[BaseException], func: Callable[[], None]) -> None:
+    try:
+        func()
+    except BaseException as exc:  # reported by the main thread
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["opened inside", "already open"])
+@pytest.mark.parametrize("outer", ["theirs", "ours"])
+def test_wrapper_blocks_nested_in_each_order(clean: None, outer: str, fresh: bool) -> None:
+    """``execute_wrapper()`` and ignore() blocks nested either way: inside, both wrappers
+    act on the same statement; after each block, only that block's effect is gone. A
+    wrapper another library keeps installed for good stays too."""
+    alias = "rt_nest" if fresh else "default"
+    if fresh:  # a new connection object: it connects inside the outer block
+        add_alias(alias, "default")
+    pk = new_row("default")
+    connection = connections[alias]
+    permanent: list[str] = []
+
+    def keeper(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+        permanent.append(str(sql))
+        return execute(sql, params, many, context)
+
+    connection.execute_wrappers.append(keeper)
+    try:
+        if outer == "theirs":
+            with connection.execute_wrapper(theirs):
+                assert probe(alias, pk) == ("stamped", "on")
+                with ignore(STAMP_URI):
+                    assert probe(alias, pk) == ("free", "on")
+                assert probe(alias, pk) == ("stamped", "on")
+        else:
+            with ignore(STAMP_URI):
+                assert probe(alias, pk) == ("free", "off")
+                with connection.execute_wrapper(theirs):
+                    assert probe(alias, pk) == ("free", "on")
+                assert probe(alias, pk) == ("free", "off")
+        assert_wrappers(alias)
+        assert probe(alias, pk) == ("stamped", "off")
+        with ignore(STAMP_URI):
+            assert probe(alias, pk) == ("free", "off")
+        assert keeper in connection.execute_wrappers
+        assert len(permanent) == 5
+    finally:
+        connection.execute_wrappers.remove(keeper)
+        if fresh:
+            drop_alias(alias)
 
 
 # -- tests: what goes over the wire -------------------------------------------------------------
@@ -1187,7 +1410,7 @@ def test_only_transaction_local_settings_are_sent(clean: None) -> None:
     """Whatever the scenario, no session-level setting ever leaves the client."""
     traced = ["autocommit_orm", "exception_exit", "atomic", "nested_blocks", "savepoints",
               "errored_transaction", "executemany", "composed", "deferrable", "schema",
-              "write_statements", "constraints"]  # fmt: skip
+              "write_statements", "constraints", "combinations"]  # fmt: skip
     sent: list[str] = []
     for name in traced:
         with wire("default") as statements:

@@ -53,3 +53,37 @@ def test_demo_command(sample_database_url: str) -> None:
     assert "shop.Product:count_price_changes: OUTDATED (the trigger was altered" in out
     assert "install repaired 1 trigger(s)" in out
     assert "was NOT refused" not in out
+    # The tenant-style tour: a plan with reasons, then two schemas installed, public untouched.
+    assert "create   shop.Account:protect_deletes on tenant_a.shop_account: not installed" in out
+    assert "tenant_b: shop.Account:protect_deletes" in out
+    assert "Nothing: the demo used DATABASE_URL's server." in out
+
+
+def test_stop_says_what_it_did(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "tests/pgtest.py", "--datadir", str(tmp_path / "none"), "--stop"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "no PostgreSQL server was running" in done.stdout
+    assert "(the directory does not exist)" in done.stdout
+
+
+def test_a_missing_driver_names_the_extras() -> None:
+    """Both drivers hidden: django.setup() stops with the install line, not a traceback."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None; sys.modules['psycopg2'] = None\n"
+        "import django\n"
+        "try:\n"
+        "    django.setup()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings")
+    env.pop("PGTRIGGER_LIVE_TEST_DRIVER", None)  # that switch loads the backend in settings
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert "ImproperlyConfigured pgtrigger_live: no PostgreSQL driver" in done.stdout, done
+    assert 'pip install "pgtrigger-live[psycopg]"' in done.stdout

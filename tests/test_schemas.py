@@ -74,7 +74,9 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_all_schemas_install_noop_change_prune(schemas: list[str], extra_trigger: AddTrigger) -> None:
+def test_all_schemas_install_noop_change_prune(
+    schemas: list[str], extra_trigger: AddTrigger
+) -> None:
     trigger = bump()
     uri = extra_trigger(Plain, trigger)
     pgid = trigger.get_pgid(Plain)
@@ -114,7 +116,9 @@ def test_all_schemas_install_noop_change_prune(schemas: list[str], extra_trigger
     ]
 
 
-def registry_swap(model: type[models.Model], old: pgtrigger.Trigger, new: pgtrigger.Trigger) -> None:
+def registry_swap(
+    model: type[models.Model], old: pgtrigger.Trigger, new: pgtrigger.Trigger
+) -> None:
     pgtrigger.registry.remove(model, old)
     pgtrigger.registry.add(model, new)
 
@@ -123,7 +127,7 @@ def test_repeated_schema_option_and_ls(schemas: list[str], extra_trigger: AddTri
     uri = extra_trigger(Plain, bump())
     run("install", uri, "-s", "s1", "-s", "s2")
     out = run("ls", uri, "--all-schemas")
-    lines = [line.split(None, 2) for line in out.splitlines() if uri in line]
+    lines = [line.split(None, 2) for line in out.splitlines() if line.startswith(("IN", "UN"))]
     assert [(line[0], line[2].split(":", 1)[0]) for line in lines] == [
         ("INSTALLED", "s1"),
         ("INSTALLED", "s2"),
@@ -149,8 +153,9 @@ def test_a_schema_prunes_only_its_own_tables(schemas: list[str], extra_trigger: 
 
 def test_unknown_schema_fails_before_any_ddl(schemas: list[str], extra_trigger: AddTrigger) -> None:
     uri = extra_trigger(Plain, bump())
-    with CaptureQueriesContext(connection) as queries, pytest.raises(
-        SchemaError, match='Schema "nope" does not exist on database \'default\''
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(SchemaError, match="Schema \"nope\" does not exist on database 'default'"),
     ):
         pgtrigger.install(uri, schemas=["s1", "nope"])
     assert not [q for q in queries.captured_queries if q["sql"].lstrip().startswith(DDL)]
@@ -162,7 +167,10 @@ def test_unknown_schema_fails_before_any_ddl(schemas: list[str], extra_trigger: 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (lambda alias: 1 / 0, "PGTRIGGER_LIVE_SCHEMAS raised ZeroDivisionError for database 'default'"),
+        (
+            lambda alias: 1 / 0,
+            "PGTRIGGER_LIVE_SCHEMAS raised ZeroDivisionError for database 'default'",
+        ),
         ("s1", "PGTRIGGER_LIVE_SCHEMAS = 's1': not a list, a callable"),
         ([""], "PGTRIGGER_LIVE_SCHEMAS: '' is not a schema name"),
         ({"other": ["s1"]}, "PGTRIGGER_LIVE_SCHEMAS gives no schema for database 'default'"),
@@ -242,3 +250,138 @@ def test_triggers_outside_the_search_path_are_seen_when_asked(extra_trigger: Add
     assert entry.scope == "retired"
     pgtrigger.prune(schemas=["retired"])
     assert triggers_by_schema(trigger.get_pgid(Plain)) == {}
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_only_on_a_terminal(
+    schemas: list[str], extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch, tty: bool
+) -> None:
+    from pgtrigger_live import installation
+
+    monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)  # one batch per schema
+    uri = extra_trigger(Plain, bump())
+    err = _Terminal() if tty else StringIO()
+    call_command("pgtrigger", "install", uri, "--all-schemas", stdout=StringIO(), stderr=err)
+    lines = err.getvalue()
+    if tty:
+        assert "applied 1 of 3 trigger actions (schemas s1)" in lines
+        assert 'applied 3 of 3 trigger actions (schemas Odd "Name")' in lines
+    else:
+        assert lines == ""
+    assert set(triggers_by_schema(pgtrigger.status(uri, all_schemas=True)[0].pgid)) == set(schemas)
+
+
+# -- review findings: a table two scopes share, partial batches, the home fallback ------------
+
+
+def test_two_schemas_resolving_one_table_create_it_once(
+    settings: object, extra_trigger: AddTrigger
+) -> None:
+    """Two schemas without the table both resolve it to public's: one action, not two."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA e1; CREATE SCHEMA e2")
+    settings.PGTRIGGER_LIVE_SCHEMAS = ["e1", "e2"]  # type: ignore[attr-defined]
+    trigger = bump()
+    uri = extra_trigger(Plain, trigger)
+    dry = pgtrigger.install(uri, all_schemas=True, dry_run=True)
+    assert [(a.kind.value, a.table.schema) for a in dry.actions] == [("create", "public")]
+    pgtrigger.install(uri, all_schemas=True)
+    assert triggers_by_schema(trigger.get_pgid(Plain)).keys() == {"public"}
+
+
+def test_a_failed_batch_says_what_earlier_batches_committed(
+    settings: object, extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pgtrigger_live import installation
+    from pgtrigger_live.exceptions import InstallError
+
+    with connection.cursor() as cursor:
+        for schema in ("b1", "b2", "b3"):
+            cursor.execute(f"CREATE SCHEMA {schema}")
+        cursor.execute("CREATE TABLE b1.testapp_plain (LIKE public.testapp_plain INCLUDING ALL)")
+        cursor.execute("CREATE TABLE b2.testapp_plain (LIKE public.testapp_plain INCLUDING ALL)")
+        cursor.execute("CREATE VIEW b3.testapp_plain AS SELECT * FROM public.testapp_plain")
+    settings.PGTRIGGER_LIVE_SCHEMAS = ["b1", "b2", "b3"]  # type: ignore[attr-defined]
+    monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)
+    trigger = bump()
+    uri = extra_trigger(Plain, trigger)
+    with pytest.raises(InstallError) as info:
+        pgtrigger.install(uri, all_schemas=True)
+    message = str(info.value)
+    assert "The batch of schemas b3 was rolled back" in message
+    assert "Earlier batches were committed (schemas: b1, b2)" in message
+    assert "Nothing was changed" not in message
+    assert triggers_by_schema(trigger.get_pgid(Plain)).keys() == {"b1", "b2"}
+
+
+def test_a_scope_never_prunes_a_table_it_only_reaches_through_its_path(
+    schemas: list[str], extra_trigger: AddTrigger
+) -> None:
+    """public.testapp_protected seen from s1 (no such table there): not s1's to prune."""
+    from tests.testapp.models import Protected
+
+    trigger = bump("reached")
+    extra_trigger(Protected, trigger)
+    pgtrigger.install(trigger.get_uri(Protected))
+    pgtrigger.registry.remove(Protected, trigger)
+    assert pgtrigger.prune(schemas=["s1"]).actions == ()
+    assert triggers_by_schema(trigger.get_pgid(Protected)).keys() == {"public"}
+    assert [a.table.schema for a in pgtrigger.prune().actions] == ["public"]
+
+
+def test_a_trigger_removed_from_a_qualified_table_is_pruned(extra_trigger: AddTrigger) -> None:
+    """The model's db_table names a schema off the search_path and it keeps no trigger."""
+    from tests.testapp.models import OffPathRow
+
+    declared = [uri for uri, model, _ in pgtrigger.registry.select() if model is OffPathRow]
+    saved = [pgtrigger.registry.entry(uri) for uri in declared]
+    for model, trig in saved:  # type: ignore[misc]
+        pgtrigger.registry.remove(model, trig)
+    try:
+        trigger = bump("offpath")
+        extra_trigger(OffPathRow, trigger)
+        pgtrigger.install(trigger.get_uri(OffPathRow))
+        pgtrigger.registry.remove(OffPathRow, trigger)
+        pgid = trigger.get_pgid(OffPathRow)
+        (entry,) = [e for e in pgtrigger.status() if e.pgid == pgid]
+        assert entry.status is Status.PRUNE
+        pgtrigger.prune()
+        assert triggers_by_schema(pgid) == {}
+    finally:
+        for model, trig in saved:  # type: ignore[misc]
+            pgtrigger.registry.add(model, trig)
+
+
+def test_a_deleted_models_trigger_is_pruned_another_services_is_not() -> None:
+    """testapp_retired: made by this project's migrations, its model deleted from the code
+    (tests/testapp/migrations/0004_retired.py). other_t: nobody's migrations made it."""
+    signed = "'pgtrigger_live:1:" + "c" * 40 + ":" + "b" * 32 + "'"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE other_t (id int)")
+        for table, pgid in (
+            ("testapp_retired", "pgtrigger_old_0a1b2"),
+            ("other_t", "pgtrigger_x_0a1b3"),
+        ):
+            cursor.execute(
+                f"CREATE FUNCTION {pgid}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NEW; END; $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {pgid} BEFORE INSERT ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION {pgid}()"
+            )
+            cursor.execute(f"COMMENT ON TRIGGER {pgid} ON {table} IS {signed}")
+    ours = ("pgtrigger_old_0a1b2", "pgtrigger_x_0a1b3")
+    by_table = {e.table.name: e for e in pgtrigger.status() if e.pgid in ours and e.table}
+    assert by_table["testapp_retired"].status is Status.PRUNE
+    assert "deleted from the code" in by_table["testapp_retired"].reason
+    assert by_table["other_t"].status is Status.FOREIGN
+    plan = pgtrigger.prune()
+    assert [a.table.name for a in plan.actions] == ["testapp_retired"]
+    assert tables_with("pgtrigger_old_0a1b2") == []
+    assert tables_with("pgtrigger_x_0a1b3") == ["other_t"]

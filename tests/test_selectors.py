@@ -120,7 +120,7 @@ def test_a_postgres_id_is_used_once() -> None:
     with pytest.raises(DeclarationError) as info:
         registry.add(Plain, clash)
     assert str(info.value) == (
-        f'Trigger "testapp.Plain:c" has Postgres id "{clash.get_pgid(Plain)}", already used by '
+        f'Trigger "testapp.Plain:c" has Postgres id "{clash.get_pgid(Plain)}", already in use by '
         '"other.Model:c"; use a different name.'
     )
 

@@ -204,7 +204,7 @@ def constraints(
         raise DeclarationError(
             "constraints(): no deferrable trigger among "
             + (", ".join(map(str, uris)) if uris else "the registered triggers")
-            + "."
+            + ": each one is not deferrable (declare timing=Immediate or Deferred)."
         )
     plan: list[tuple[str, list[str]]] = []
     for alias in state.postgres_aliases(databases):

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from django.db import connections, models
 
 from pgtrigger_live import registry
-from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
 from pgtrigger_live.runtime import sqltext
 from pgtrigger_live.triggers import Trigger
 
@@ -37,6 +37,9 @@ class AliasState:
     #: ``SET LOCAL ...;`` statements for writes and for other statements, each + one space.
     write_prefix: str = field(init=False, compare=False)
     read_prefix: str = field(init=False, compare=False)
+    #: How many statements each prefix holds: psycopg 3 must step over that many results.
+    write_sets: int = field(init=False, compare=False)
+    read_sets: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         ignore = sqltext.ignore_value(self.ignored) if self.ignored else None
@@ -47,6 +50,8 @@ class AliasState:
         object.__setattr__(self, "path_value", path)
         object.__setattr__(self, "write_prefix", f"{write} " if write else "")
         object.__setattr__(self, "read_prefix", f"{read} " if read else "")
+        object.__setattr__(self, "write_sets", (ignore is not None) + bool(self.schemas))
+        object.__setattr__(self, "read_sets", int(bool(self.schemas)))
 
     def value(self, guc: str) -> str | None:
         return self.ignore_value if guc == sqltext.IGNORE else self.path_value
@@ -184,8 +189,12 @@ def pgids(selectors: Sequence[Selector]) -> frozenset[str]:
         assert isinstance(uri, str)
         entry = registry.entry(uri)
         cached = _PGIDS.get(uri)
+        if entry is None and not any(c in uri for c in "*?["):
+            # django-pgtrigger's registry: any "...:..." it does not hold is a KeyError
+            # ("doesnot:exist" too, which is not in the app_label.Model format).
+            raise UnknownTriggerError(f'URI "{uri}" not found in pgtrigger registry')
         if cached is None or entry is None or cached[0] is not entry:
-            resolved = resolve([uri])  # raises for unknown URIs and malformed selectors
+            resolved = resolve([uri])  # raises for malformed selectors
             if entry is None or len(resolved) != 1 or resolved[0][0] != uri:
                 return frozenset(item[2] for item in resolve(selectors))  # a wildcard
             cached = _PGIDS[uri] = (entry, resolved[0][2])

@@ -219,9 +219,9 @@ class ConnectionRuntime:
         raw_cursor = context["cursor"].cursor
         kind = sqltext.classify(sql if isinstance(sql, str) else _text(sql, raw_cursor))
         if kind is Kind.WRITE:
-            prefix = alias_state.write_prefix
+            prefix, sets = alias_state.write_prefix, alias_state.write_sets
         elif kind is Kind.READ:
-            prefix = alias_state.read_prefix
+            prefix, sets = alias_state.read_prefix, alias_state.read_sets
         else:  # CALL/DO may commit inside; transaction control; no-transaction statements
             return execute(sql, params, many, context)
         if not prefix:
@@ -237,7 +237,11 @@ class ConnectionRuntime:
             prefix + sql if isinstance(sql, str) else _prefixed(prefix, sql), params, many, context
         )
         if _PSYCOPG3:
-            raw_cursor.nextset()  # step over the SET LOCAL results to the statement's own
+            # Step over each SET LOCAL's result (one or two) to the statement's own: rowcount,
+            # RETURNING rows and fetch*() are then the statement's, as without the prefix.
+            raw_cursor.nextset()
+            if sets > 1:
+                raw_cursor.nextset()
         return result
 
     def _wanted(
@@ -265,14 +269,24 @@ class ConnectionRuntime:
     # -- sending ---------------------------------------------------------------------------
 
     def _send(self, connection: BaseDatabaseWrapper, wanted: Mapping[str, str]) -> None:
-        """Set ``wanted`` in the open (or opening) transaction with one separate statement."""
+        """Set ``wanted`` in the open (or opening) transaction with one separate statement.
+
+        The same statement reads back what the server held, which becomes the value to put
+        back when the blocks end (``base``): on the first change in the transaction, and
+        when raw SQL changed the setting while only ``base`` was in place (between two
+        blocks), as django-pgtrigger reads the search_path when a block is entered. A change
+        raw SQL makes inside a block is overwritten when the block ends, as there.
+        """
         self.synced = _NOT_SYNCED
-        read_back = [guc for guc in wanted if guc not in self.txn]
+        read_back = list(wanted)
         with connection.wrap_database_errors, connection.connection.cursor() as cursor:
             cursor.execute(sqltext.set_config(wanted, read_back))
-            row = cursor.fetchone() if read_back else None
+            row = cursor.fetchone()
         for i, guc in enumerate(read_back):
-            self.base[guc] = (row[i] if row else None) or ""
+            held = (row[i] if row else None) or ""
+            believed = self.txn.get(guc)
+            if believed is None or (believed == self.base[guc] and held != believed):
+                self.base[guc] = held
         self.txn.update(wanted)
         DIRTY.add(self)
 
@@ -418,11 +432,22 @@ def runtime_of(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
 def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
     """Put the wrapper on ``connection`` (Postgres only) unless it is there; idempotent.
 
-    Appended: wrappers already there (installed earlier on ``connection_created``, or at
-    position 0 as django-read-only does) run before it and see the statement as written;
-    wrappers added later (``with connection.execute_wrapper(...)``) run after it and see the
-    ``SET LOCAL`` prefix of autocommit statements. Appending, not inserting first, is what
-    Django's ``execute_wrapper()`` expects: it pops the last entry when its block ends.
+    Inserted first (index 0), never appended. Django's ``connection.execute_wrapper(w)``
+    block appends ``w`` on entry and pops the *last* entry on exit, whatever it is. Our
+    wrapper is often created inside such a block: a new thread (a ``sync_to_async`` worker,
+    a threaded server) opens its connection inside ``pghistory.context()``, and
+    ``connection_created`` fires there. Appended, ours would be the last entry then, and
+    the block's exit would remove ours and leave theirs installed for good. At index 0 it
+    sits below every entry an open block appended, so each exit pops the entry that block
+    added and never ours, in any order of blocks, threads and reconnections; we never
+    remove an entry either. (django-read-only inserts at 0 for the same reason.)
+
+    Index 0 is the outermost wrapper: wrappers of ``execute_wrapper()`` blocks run inside
+    it and see the ``SET LOCAL`` prefix of autocommit statements (as they did when ours was
+    appended before their block); ones inserted at 0 later (the typed error translation,
+    django-read-only when its app comes after ours in INSTALLED_APPS, whose
+    ``connection_created`` receivers then run after ours) run outside it and see the
+    statement as written. No position is safe from pops other than the first.
     """
     connection = _real(connection)
     if connection.vendor != "postgresql":
@@ -433,7 +458,7 @@ def install(connection: BaseDatabaseWrapper) -> ConnectionRuntime | None:
     if runtime is None:
         runtime = _RUNTIMES[connection] = ConnectionRuntime(connection.alias)
     if not any(wrapper is runtime for wrapper in connection.execute_wrappers):
-        connection.execute_wrappers.append(runtime)
+        connection.execute_wrappers.insert(0, runtime)
     return runtime
 
 

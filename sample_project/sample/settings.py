@@ -14,6 +14,8 @@ from tests import pgtest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+#: The data directory of the embedded server, or None when DATABASE_URL chose the database.
+EMBEDDED_PGDATA = None if os.environ.get("DATABASE_URL") else BASE_DIR / ".pgdata"
 DATABASE_URL = os.environ.get("DATABASE_URL") or pgtest.persistent_server(BASE_DIR / ".pgdata")
 DATABASES = {"default": pgtest.parse_database_url(DATABASE_URL)}
 

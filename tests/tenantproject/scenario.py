@@ -134,6 +134,31 @@ for n in (1, 2, 3, 4):
 assert {k: v for k, v in triggers().items() if k[0] == "public"} == public, triggers()
 command("pgtrigger", "ls", "--all-schemas", "--check")
 
+step("a tenant whose schema was never created: public's trigger survives, others go on")
+with schema_context("public"):
+    ghost = Client(schema_name="ghost", name="Ghost")
+    ghost.auto_create_schema = False
+    ghost.save()
+with tenant_context(ghost):
+    pgtrigger.install()  # its search path is "ghost, public": it must not own public
+assert {k: v for k, v in triggers().items() if k[0] == "public"} == public, triggers()
+command("all_tenants_command", "pgtrigger", "install")
+assert {k: v for k, v in triggers().items() if k[0] == "public"} == public, triggers()
+command("pgtrigger", "ls", "--all-schemas")  # skipped with a warning, not an error
+
+step("the router context is restored even when the block raises")
+from pgtrigger_live.schemas import DjangoTenants  # noqa: E402
+
+source = DjangoTenants()
+before_schema = connection.schema_name
+try:
+    with source.routing("default", "t2"):
+        assert connection.schema_name == "t2"
+        raise RuntimeError("boom")
+except RuntimeError:
+    pass
+assert connection.schema_name == before_schema, connection.schema_name
+
 step("--all-schemas puts it back everywhere in one pass")
 pgtrigger.registry.add(model, trigger)
 plan = pgtrigger.install(all_schemas=True)

@@ -229,3 +229,33 @@ class CompositeThing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.part_a}/{self.part_b}"
+
+
+class SchemaRow(models.Model):
+    """Columns for every built-in, on tables whose ``db_table`` names a schema."""
+
+    name = models.CharField(max_length=32, default="")
+    is_active = models.BooleanField(default=True)
+    state = models.CharField(max_length=16, default="new")
+    body = models.TextField(default="")
+    vector = TsVectorField(null=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QualifiedRow(SchemaRow):
+    """Schema-qualified, the schema on the search_path (``'"schema"."table"'`` idiom)."""
+
+    class Meta:
+        db_table = '"public"."pgtl_qualified_row"'
+
+
+class OffPathRow(SchemaRow):
+    """In a schema that is not on the search_path (``'schema"."table'`` idiom)."""
+
+    class Meta:
+        db_table = 'pgtl_off_path"."off_path_row'

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
-from pgtrigger_live import installation
+from pgtrigger_live import conf, installation, reporting
 from pgtrigger_live.exceptions import PgTriggerLiveError
 from pgtrigger_live.planner import Entry, Plan
 from pgtrigger_live.state import Status
@@ -73,7 +74,10 @@ class Command(BaseCommand):
             p.add_argument(
                 "--dry-run",
                 action="store_true",
-                help="print the plan and its SQL without executing it",
+                help="print the plan (an action per line, with its reason) without executing it",
+            )
+            p.add_argument(
+                "--sql", action="store_true", help="also print each action's SQL (as does -v 2)"
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -83,6 +87,13 @@ class Command(BaseCommand):
             "schemas": options["schemas"],
             "all_schemas": options["all_schemas"],
         }
+        alias = options["database"] or DEFAULT_DB_ALIAS
+        if alias not in connections:
+            raise CommandError(
+                f"Unknown database alias {alias!r}"
+                f"{reporting.did_you_mean(alias, connections)} "
+                f"(DATABASES has: {', '.join(connections)})."
+            )
         try:
             if subcommand == "ls":
                 self._ls(installation.status(*options["uris"], **kwargs), options)
@@ -96,13 +107,18 @@ class Command(BaseCommand):
             plan = func(*uris, dry_run=options["dry_run"], **kwargs)
         except PgTriggerLiveError as exc:
             raise CommandError(str(exc)) from exc
+        except (OperationalError, InterfaceError) as exc:
+            raise CommandError(_unreachable(alias, exc)) from exc
         self._plan(plan, options)
 
     # -- output -------------------------------------------------------------------------------
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, schemas: list[str]) -> None:
         """On a terminal only (never in CI logs or under --json): how far a long install is."""
-        self.stderr.write(f"\r  applied {done:,} of {total:,} actions", ending="")
+        where = f"{schemas[0]} .. {schemas[-1]}" if len(schemas) > 1 else schemas[0] or "-"
+        self.stderr.write(
+            f"\r  applied {done:,} of {total:,} trigger actions (schemas {where})", ending=""
+        )
         if done == total:
             self.stderr.write("")
 
@@ -140,6 +156,14 @@ class Command(BaseCommand):
                     line += f"  ({entry.reason})"
                 lines.append(line)
             self.stdout.write("\n".join(lines))  # one write: 600 lines cost 600 wrapper calls
+        fix = None
+        if not options["json"] and entries:
+            fix = reporting.fix_hint(
+                entries, prune_on_install=conf.prune_on_install(), **_where(options)
+            )
+            self.stdout.write(reporting.status_summary(entries))
+            if fix:
+                self.stdout.write(fix)
         if options["check"]:
             drift = [e for e in entries if not e.in_sync]
             if drift:
@@ -148,7 +172,8 @@ class Command(BaseCommand):
                     + ", ".join(
                         f"{e.scope + ': ' if e.scope else ''}{e.uri} {e.status.value}"
                         for e in drift
-                    ),
+                    )
+                    + (f". {fix}" if fix else ""),
                     returncode=1,
                 )
 
@@ -181,8 +206,30 @@ class Command(BaseCommand):
             return
         if options["dry_run"]:
             self.stdout.write(self.style.MIGRATE_HEADING("Plan (dry run, nothing executed):"))
-        for line in plan.describe(sql=options["dry_run"]):
-            self.stdout.write(line)
+        show_sql = options.get("sql") or options["verbosity"] >= 2
+        self.stdout.write("\n".join(plan.describe(sql=show_sql)))
+        self.stdout.write(reporting.plan_summary(plan, dry_run=options["dry_run"]))
+
+
+def _where(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uris": options.get("uris") or (),
+        "database": options["database"],
+        "schemas": options["schemas"],
+        "all_schemas": options["all_schemas"],
+    }
+
+
+def _unreachable(alias: str, exc: BaseException) -> str:
+    """One line for a server that is down or refuses us (libpq's first line says why)."""
+    connection = connections[alias]
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    if connection.connection is not None:  # connected: an error of the session, say it as is
+        return f"Database {alias!r}: {reason}"
+    entry = connection.settings_dict
+    where = f"{entry.get('HOST') or 'local socket'}:{entry.get('PORT') or 5432}"
+    return f"Cannot reach database {alias!r} ({entry.get('NAME')} on {where}): {reason}"
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:

@@ -99,7 +99,46 @@ class Command(BaseCommand):
         plan = pgtrigger.install(uri)
         self.stdout.write(f"install repaired {len(plan.actions)} trigger(s)")
 
+        self.section("Tenant-style schemas: one reconcile covers several schemas")
+        with connection.cursor() as cursor:
+            for schema in ("tenant_a", "tenant_b"):
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {schema}.shop_account "
+                    "(LIKE public.shop_account INCLUDING ALL)"
+                )
+        schemas = ["-s", "tenant_a", "-s", "tenant_b"]
+        self.stdout.write("the plan, with its reasons (nothing executed yet):")
+        call_command("pgtrigger", "install", "shop.Account:*", "--dry-run", *schemas,
+                     stdout=self.stdout)  # fmt: skip
+        call_command("pgtrigger", "install", "shop.Account:*", *schemas, stdout=self.stdout)
+        call_command("pgtrigger", "ls", "shop.Account:*", *schemas, stdout=self.stdout)
+        self.stdout.write(
+            "public's triggers were not touched: each schema owns only its own tables "
+            "(docs/tenants.md; PGTRIGGER_LIVE_SCHEMAS and --all-schemas for every tenant)"
+        )
+
         self.section("pgtrigger ls")
         call_command("pgtrigger", "ls", stdout=self.stdout)
         self.section("pgtrigger ls --check (exit status 0: everything in sync)")
         call_command("pgtrigger", "ls", "--check", stdout=self.stdout)
+        self.still_running()
+
+    def still_running(self) -> None:
+        """Say what the demo leaves behind: the embedded server keeps running between runs."""
+        from django.conf import settings
+
+        pgdata = getattr(settings, "EMBEDDED_PGDATA", None)
+        self.section("What is still running")
+        if pgdata is None:
+            self.stdout.write("Nothing: the demo used DATABASE_URL's server.")
+            return
+        size = sum(f.stat().st_size for f in pgdata.rglob("*") if f.is_file()) // 2**20
+        here = pgdata.parent.parent
+        self.stdout.write(
+            f"The embedded PostgreSQL started for the demo is still running "
+            f"({settings.DATABASES['default']['HOST']}:{settings.DATABASES['default']['PORT']}, "
+            f"data in {pgdata.relative_to(here)}, {size} MB), so the next run starts at once.\n"
+            f"Stop it:   python tests/pgtest.py --datadir {pgdata.relative_to(here)} --stop\n"
+            f"Then, to free the disk: rm -r {pgdata.relative_to(here)}"
+        )
