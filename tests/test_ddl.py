@@ -245,11 +245,14 @@ def test_quote_literal(value: str, quoted: str) -> None:
         ('"sales"."order"', ("sales", "order"), '"sales"."order"'),
         ('a"."b"."c', (None, 'a"."b"."c'), '"a"".""b"".""c"'),
         ('"', (None, '"'), '""""'),
+        ('""', (None, ""), None),
+        ('a"."b"c', (None, 'a"."b"c'), '"a"".""b""c"'),
     ],
 )
-def test_split_table(db_table: str, parts: tuple[str | None, str], regclass: str) -> None:
+def test_split_table(db_table: str, parts: tuple[str | None, str], regclass: str | None) -> None:
     assert split_table(db_table) == parts
-    assert regclass_name(db_table) == regclass
+    if regclass is not None:
+        assert regclass_name(db_table) == regclass
 
 
 def test_an_empty_snapshot_has_no_tables_or_triggers() -> None:
@@ -258,3 +261,30 @@ def test_an_empty_snapshot_has_no_tables_or_triggers() -> None:
     view = ScopeView(Scope(), tables={"t": TABLE}, triggers=[_installed(None, None)])
     assert Snapshot([view, ScopeView(Scope("x"))]).tables == {"t": TABLE}
     assert Snapshot([view]).triggers == view.triggers
+
+
+# -- lock_tables ----------------------------------------------------------------------------
+
+
+def test_lock_tables_text() -> None:
+    assert ddl.lock_tables([]) == ""
+    text = ddl.lock_tables([(9, ddl.ACCESS_EXCLUSIVE), (3, ddl.SHARE_ROW_EXCLUSIVE)])
+    assert text == (
+        "DO $pgtrigger_live$DECLARE r record; busy oid; BEGIN "
+        "FOR r IN SELECT c.oid, s.mode "
+        f"FROM (VALUES (9::oid, '{ddl.ACCESS_EXCLUSIVE}'), (3::oid, '{ddl.SHARE_ROW_EXCLUSIVE}')) "
+        "AS s(relid, mode) "
+        "JOIN pg_catalog.pg_class c ON c.oid = s.relid AND c.relkind IN ('r', 'p') "
+        "AND pg_catalog.has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE') "
+        "ORDER BY c.oid LOOP busy := r.oid; "
+        "EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', r.oid::regclass, r.mode); "
+        "END LOOP; "
+        "EXCEPTION WHEN lock_not_available THEN RAISE lock_not_available USING "
+        "MESSAGE = pg_catalog.format('table %s is busy: %s', busy::regclass, SQLERRM), "
+        "DETAIL = 'pgtrigger_live.busy:' || busy; END$pgtrigger_live$"
+    )
+
+
+def test_lock_tables_refuses_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match="^Unknown lock mode: 'SHARE'$"):
+        ddl.lock_tables([(1, "SHARE")])

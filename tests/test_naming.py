@@ -155,3 +155,12 @@ def test_split_uri_refuses(uri: str) -> None:
         'Trigger URI must be in the format of "app_label.model_name:trigger_name", that is '
         f'"app_label.ModelName:trigger_name" with the model\'s class name; got "{uri}".'
     )
+
+
+def test_make_pgid_refuses_names_that_skipped_validation() -> None:
+    assert naming.make_pgid("a.B:" + "n" * 100, "n" * 100).startswith("pgtrigger_" + "n" * 41)
+    with pytest.raises(DeclarationError) as info:
+        naming.make_pgid("a.B:" + "n" * 101, "n" * 101)
+    assert str(info.value) == (
+        f'Trigger name "{"n" * 101}" is longer than 100 characters (> 100).'
+    )

@@ -129,3 +129,16 @@ def test_register_decorator_returns_the_model() -> None:
     t = trig("deco")
     assert registry.register(t)(Plain) is Plain
     assert registry.entry("testapp.Plain:deco") == (Plain, t)
+
+
+def test_a_typo_gets_a_hint_and_a_model_does_not(three: list[pgtrigger.Trigger]) -> None:
+    from tests.testapp.models import Versioned
+
+    with pytest.raises(UnknownTriggerError) as info:
+        registry.select("testapp.Plain:a3")
+    assert str(info.value) == (
+        "URI \"testapp.Plain:a3\" not found in pgtrigger registry; did you mean 'testapp.Plain:a2'?"
+    )
+    with pytest.raises(UnknownTriggerError) as info:
+        registry.select(Versioned)  # its triggers are not registered in this test
+    assert str(info.value) == 'URI "testapp.Versioned" not found in pgtrigger registry'
