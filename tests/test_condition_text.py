@@ -128,3 +128,19 @@ def test_fields_without_a_column_are_refused(model: str, field: str, message: st
     with pytest.raises(DeclarationError) as info:
         pgtrigger.AnyChange(field).resolve(apps.get_model(model))
     assert f"AnyChange {message}" in str(info.value)
+
+
+def test_sides_are_read_outside_literals_even_at_the_start() -> None:
+    from pgtrigger_live.conditions import referenced_sides
+
+    assert referenced_sides("'OLD.x' = NEW.y") == {"NEW"}
+    assert referenced_sides('"OLD" = 1') == set()
+
+
+def test_meta_triggers_is_added_once() -> None:
+    from django.db.models import options
+
+    from pgtrigger_live.meta import enable_meta_triggers
+
+    enable_meta_triggers()
+    assert options.DEFAULT_NAMES.count("triggers") == 1

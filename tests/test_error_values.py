@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+import pytest
 from django.db import utils as db_utils
 
 from pgtrigger_live import errors
@@ -44,3 +45,13 @@ def test_django_pgtrigger_setting_names_are_read_when_ours_are_absent(settings: 
     del settings.PGTRIGGER_LIVE_PRUNE_ON_INSTALL
     del settings.PGTRIGGER_PRUNE_ON_INSTALL
     assert conf.prune_on_install() is True  # the default
+
+
+def test_a_bad_busy_table_policy_is_refused(settings: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from pgtrigger_live import conf
+
+    settings.PGTRIGGER_LIVE_ON_BUSY_TABLE = "wait"
+    with pytest.raises(ImproperlyConfigured, match="must be one of fail, defer, not 'wait'"):
+        conf.on_busy_table()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import pgtrigger_live as pgtrigger
@@ -142,3 +144,19 @@ def test_a_typo_gets_a_hint_and_a_model_does_not(three: list[pgtrigger.Trigger])
     with pytest.raises(UnknownTriggerError) as info:
         registry.select(Versioned)  # its triggers are not registered in this test
     assert str(info.value) == 'URI "testapp.Versioned" not found in pgtrigger registry'
+
+
+def test_a_trigger_method_keeps_a_registered_trigger_registered() -> None:
+    """django-pgtrigger's Trigger methods register an unregistered trigger only for the call."""
+    registered, loose = trig("kept"), trig("loose")
+    registry.add(Plain, registered)
+    assert registered._run(Plain, lambda uri: registry.entry(uri)) == (Plain, registered)
+    assert registry.entry("testapp.Plain:kept") == (Plain, registered)
+    assert loose._run(Plain, lambda uri: registry.entry(uri)) == (Plain, loose)
+    assert registry.entry("testapp.Plain:loose") is None
+
+
+def test_exec_sql_skips_a_database_the_router_refuses(settings: Any) -> None:
+    settings.DATABASE_ROUTERS = ["tests.routers.OnlyDefault"]
+    assert trig("x").exec_sql("SELECT 1", Plain, database="other") is None
+    assert str(trig("x")) == "x"
