@@ -609,6 +609,9 @@ def scenario_write_statements(route: Route) -> None:
         f"MERGE INTO {TABLE} t USING (SELECT %s::bigint AS id) s ON t.id = s.id "
         "WHEN MATCHED THEN UPDATE SET label = 'merged'"
     )
+    if connections[alias].pg_version < 150000:  # type: ignore[attr-defined]
+        # No MERGE before PostgreSQL 15: the same write as an UPDATE.
+        merge = f"UPDATE {TABLE} SET label = 'merged' WHERE id = %s"
     cte = f"WITH changed AS (UPDATE {TABLE} SET label = 'cte' WHERE id = %s RETURNING id) " + (
         "SELECT count(*) FROM changed"
     )
