@@ -19,6 +19,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     worker = hasattr(config, "workerinput")
     idle = config.getoption("help", False) or config.getoption("collectonly", False)
+    # mutmut runs only the pure test files ([tool.mutmut] in pyproject.toml): no server.
+    idle = idle or "MUTANT_UNDER_TEST" in os.environ
     if not os.environ.get("DATABASE_URL") and not worker and not idle:
         server = pgtest.start_throwaway_server()
         os.environ["DATABASE_URL"] = server.url

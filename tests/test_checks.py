@@ -111,6 +111,25 @@ def test_triggers_never_reach_migrations() -> None:
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
 
 
+def test_checks_of_other_apps_skip_this_one(extra_trigger: AddTrigger) -> None:
+    from django.apps import apps
+
+    extra_trigger(
+        Plain,
+        pgtrigger.Trigger(
+            name="bad_elsewhere",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Update,
+            condition=pgtrigger.Q(new__missing=1),
+            func="RETURN NEW;",
+        ),
+    )
+    auth = [apps.get_app_config("auth")]
+    assert check_triggers(app_configs=auth) == []
+    assert len(check_triggers(app_configs=[apps.get_app_config("testapp")])) == 1
+    assert check_inherited_meta(app_configs=auth) == []
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -348,3 +348,13 @@ def test_typed_errors_under_psycopg2() -> None:
     assert delete["message"] == "Paid invoices cannot be deleted"
     assert fsm["mro"][0] == "pgtrigger_live.errors.InvalidTransitionError"
     assert (fsm["old"], fsm["new"], fsm["sqlstate"]) == ("paid", "draft", "TG003")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("detail", ["", ", DETAIL = 'not json'", ", DETAIL = '[1, 2]'"])
+def test_a_detail_that_is_not_a_json_object_is_left_out(detail: str) -> None:
+    statement = f"DO $$BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'TG000'{detail}; END$$"
+    with pytest.raises(TriggerError) as info, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert (info.value.sqlstate, info.value.message, info.value.detail) == ("TG000", "refused", {})
+    assert info.value.uri is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from pgtrigger_live import naming, sql
@@ -99,3 +101,66 @@ def test_nul_is_refused() -> None:
         sql.quote_literal("a\x00b")
     with pytest.raises(ValueError, match="NUL"):
         sql.quote_ident("a\x00b")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", 'Trigger must have "name" attribute (a non-empty string).'),
+        (None, 'Trigger must have "name" attribute (a non-empty string).'),
+        (5, 'Trigger must have "name" attribute (a non-empty string).'),
+        (
+            "a.b",
+            'Trigger name "a.b" has invalid characters. Only alphanumeric characters '
+            "(letters, digits), underscores and hyphens are allowed.",
+        ),
+        ("x" * 101, f'Trigger name "{"x" * 101}" is longer than 100 characters.'),
+    ],
+)
+def test_invalid_name_messages(name: object, message: str) -> None:
+    with pytest.raises(DeclarationError) as info:
+        naming.validate_name(name)
+    assert str(info.value) == message
+
+
+def test_longest_names_accepted() -> None:
+    assert naming.validate_name("x" * 100) == "x" * 100
+    assert naming.make_pgid("a.B:" + "n" * 47, "n" * 47) == f"pgtrigger_{'n' * 47}_" + (
+        naming.make_pgid("a.B:" + "n" * 47, "n" * 47)[-5:]
+    )
+    assert len(naming.make_pgid("a.B:" + "n" * 47, "n" * 47)) == len("pgtrigger_") + 47 + 6
+
+
+def test_shortened_id_is_pinned() -> None:
+    name = "n" * 48
+    assert naming.make_pgid(f"a.B:{name}", name) == (
+        f"pgtrigger_{'n' * 41}_{hashlib.sha1(name.encode()).hexdigest()[:5]}_"
+        f"{hashlib.sha1(f'a.B:{name}'.encode()).hexdigest()[:5]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("uri", "parts"),
+    [("a.B:c:d", ("a.B", "c:d")), ("a.B:c", ("a.B", "c"))],
+)
+def test_split_uri_parts(uri: str, parts: tuple[str, str]) -> None:
+    assert naming.split_uri(uri) == parts
+
+
+@pytest.mark.parametrize("uri", [":c", "a.B:", "aB:c", "a.B"])
+def test_split_uri_refuses(uri: str) -> None:
+    with pytest.raises(DeclarationError) as info:
+        naming.split_uri(uri)
+    assert str(info.value) == (
+        'Trigger URI must be in the format of "app_label.model_name:trigger_name", that is '
+        f'"app_label.ModelName:trigger_name" with the model\'s class name; got "{uri}".'
+    )
+
+
+def test_make_pgid_refuses_names_that_skipped_validation() -> None:
+    assert naming.make_pgid("a.B:" + "n" * 100, "n" * 100).startswith("pgtrigger_" + "n" * 41)
+    with pytest.raises(DeclarationError) as info:
+        naming.make_pgid("a.B:" + "n" * 101, "n" * 101)
+    assert str(info.value) == (
+        f'Trigger name "{"n" * 101}" is longer than 100 characters (> 100).'
+    )

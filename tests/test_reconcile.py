@@ -539,6 +539,25 @@ def test_fingerprint_ignores_positions_in_the_statement_text(extra_trigger: AddT
     assert status_of(uri)[0] is Status.INSTALLED
 
 
+def test_sign_batch_with_a_missing_trigger_raises_and_signs_nothing(
+    extra_trigger: AddTrigger,
+) -> None:
+    from pgtrigger_live import ddl
+    from pgtrigger_live.state import TableRef
+
+    uri = extra_trigger(Plain, bump())
+    pgtrigger.install(uri)
+    (entry,) = pgtrigger.status(uri)
+    before = catalog_state()[entry.pgid]["comment"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'testapp_plain'::regclass::oid::int")
+        table = TableRef("public", "testapp_plain", cursor.fetchone()[0])
+        batch = ddl.sign([(table, entry.pgid, "pgtrigger_live:1:x:y"), (table, "pgtrigger_gone", "z")])
+        with pytest.raises(Exception, match="1 of 2 triggers found to sign"), transaction.atomic():
+            cursor.execute(batch)
+    assert catalog_state()[entry.pgid]["comment"] == before  # the first comment rolled back too
+
+
 def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigger) -> None:
     """django-pgtrigger accepts hyphens in names; every id we send is quoted, so they work."""
     trigger = bump("plus-one")
