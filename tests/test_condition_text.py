@@ -119,7 +119,11 @@ def test_negated_transform_on_a_nullable_column_also_requires_a_value() -> None:
     ("model", "field", "message"),
     [
         ("auth.User", "groups", 'references "groups", a many-to-many field or reverse relation'),
-        ("testapp.CondRow", "nope", 'references "nope": testapp.CondRow has no field named "nope".'),
+        (
+            "testapp.CondRow",
+            "nope",
+            'references "nope": testapp.CondRow has no field named "nope".',
+        ),
     ],
 )
 def test_fields_without_a_column_are_refused(model: str, field: str, message: str) -> None:

@@ -125,8 +125,9 @@ def test_invalid_name_messages(name: object, message: str) -> None:
 
 def test_longest_names_accepted() -> None:
     assert naming.validate_name("x" * 100) == "x" * 100
-    assert naming.make_pgid("a.B:" + "n" * 47, "n" * 47) == f"pgtrigger_{'n' * 47}_" + (
-        naming.make_pgid("a.B:" + "n" * 47, "n" * 47)[-5:]
+    assert (
+        naming.make_pgid("a.B:" + "n" * 47, "n" * 47)
+        == f"pgtrigger_{'n' * 47}_" + (naming.make_pgid("a.B:" + "n" * 47, "n" * 47)[-5:])
     )
     assert len(naming.make_pgid("a.B:" + "n" * 47, "n" * 47)) == len("pgtrigger_") + 47 + 6
 
@@ -161,6 +162,4 @@ def test_make_pgid_refuses_names_that_skipped_validation() -> None:
     assert naming.make_pgid("a.B:" + "n" * 100, "n" * 100).startswith("pgtrigger_" + "n" * 41)
     with pytest.raises(DeclarationError) as info:
         naming.make_pgid("a.B:" + "n" * 101, "n" * 101)
-    assert str(info.value) == (
-        f'Trigger name "{"n" * 101}" is longer than 100 characters (> 100).'
-    )
+    assert str(info.value) == (f'Trigger name "{"n" * 101}" is longer than 100 characters (> 100).')

@@ -552,7 +552,9 @@ def test_sign_batch_with_a_missing_trigger_raises_and_signs_nothing(
     with connection.cursor() as cursor:
         cursor.execute("SELECT 'testapp_plain'::regclass::oid::int")
         table = TableRef("public", "testapp_plain", cursor.fetchone()[0])
-        batch = ddl.sign([(table, entry.pgid, "pgtrigger_live:1:x:y"), (table, "pgtrigger_gone", "z")])
+        batch = ddl.sign(
+            [(table, entry.pgid, "pgtrigger_live:1:x:y"), (table, "pgtrigger_gone", "z")]
+        )
         with pytest.raises(Exception, match="1 of 2 triggers found to sign"), transaction.atomic():
             cursor.execute(batch)
     assert catalog_state()[entry.pgid]["comment"] == before  # the first comment rolled back too
