@@ -62,6 +62,8 @@ from tests import pgbouncer
 from tests.testapp.models import Plain
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Django 6.1 renamed transaction.savepoint() to savepoint_create() (the old name warns).
+SAVEPOINT = getattr(transaction, "savepoint_create", transaction.savepoint)
 TABLE = Plain._meta.db_table
 
 # -- the triggers of this module ---------------------------------------------------------------
@@ -335,7 +337,7 @@ def scenario_savepoints(route: Route) -> None:
         # rollback brings the block's value back on the server; it must not stay.
         with ignore(STAMP_URI):
             assert_ignored(alias, pk)
-            sid = transaction.savepoint(using=alias)
+            sid = SAVEPOINT(using=alias)
         assert_enforced(alias, pk)
         transaction.savepoint_rollback(sid, using=alias)
         assert guc(alias) == ""
@@ -369,7 +371,7 @@ def scenario_errored_transaction(route: Route) -> None:
     with transaction.atomic(using=alias):
         with ignore(STAMP_URI):
             assert_ignored(alias, pk)
-            sid = transaction.savepoint(using=alias)
+            sid = SAVEPOINT(using=alias)
             with pytest.raises(DatabaseError):
                 run(alias, "SELECT 1 / 0")
         transaction.savepoint_rollback(sid, using=alias)
