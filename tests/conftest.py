@@ -96,3 +96,37 @@ def subprocess_env(alias: str = "default") -> dict[str, str]:
     )
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return env
+
+
+def run_scenario(module: str, settings_module: str, prefix: str) -> None:
+    """Run ``python -m module`` with ``settings_module`` against a database of its own.
+
+    For projects whose settings cannot share this process (django-tenants' backend, several
+    aliases on one database): the scenario asserts step by step and prints "scenario passed".
+    """
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    name = f"{prefix}_{os.getpid()}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url(name=name),
+            DJANGO_SETTINGS_MODULE=settings_module,
+            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        )
+        env.pop("PGTRIGGER_LIVE_TEST_DRIVER", None)
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-6000:]}"
+        assert "scenario passed" in done.stdout
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
