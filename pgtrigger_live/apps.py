@@ -31,6 +31,7 @@ class PgTriggerLiveConfig(AppConfig):
         pre_migrate.connect(on_pre_migrate, dispatch_uid="pgtrigger_live.pre_migrate")
         checks.register(trigger_checks.check_settings)
         checks.register(trigger_checks.check_schemas)
+        checks.register(trigger_checks.check_no_django_pgtrigger)
         install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
         from pgtrigger_live import errors

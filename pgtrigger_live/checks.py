@@ -127,3 +127,26 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+def check_no_django_pgtrigger(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """django-pgtrigger's own app next to pgtrigger_live: two libraries installing, replacing
+    and pruning the same ``pgtrigger_*`` triggers, each undoing the other at every deploy."""
+    from django.apps import apps
+
+    from pgtrigger_live.compat import alias
+
+    if not apps.is_installed("pgtrigger"):
+        return []
+    if alias.is_ours(apps.get_app_config("pgtrigger").module):
+        return []  # pgtrigger_live.compat serves "pgtrigger": one library
+    return [
+        Error(
+            "django-pgtrigger ('pgtrigger') and pgtrigger_live are both installed: both would "
+            "install, replace and prune the same pgtrigger_* triggers.",
+            hint="Remove 'pgtrigger' from INSTALLED_APPS, or (for django-pghistory) list "
+            "'pgtrigger_live.compat' above it so that pgtrigger_live serves it "
+            "(docs/migrating.md).",
+            id="pgtrigger_live.E004",
+        )
+    ]

@@ -156,3 +156,35 @@ def test_schemas_setting_is_checked(settings: object, value: object, message: st
         (error,) = errors
         assert error.id == "pgtrigger_live.E003"
         assert message in error.msg
+
+
+def test_django_pgtrigger_next_to_pgtrigger_live_is_an_error() -> None:
+    """django-pgtrigger's own app (installed here as django-pghistory's dependency) listed
+    beside pgtrigger_live, without the compat app: E004 in `manage.py check`."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['pgtrigger_live', 'pgtrigger'], DATABASES={})\n"
+        "django.setup()\n"
+        "from pgtrigger_live.checks import check_no_django_pgtrigger\n"
+        "print([e.id for e in check_no_django_pgtrigger()])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['pgtrigger_live.E004']"
+
+
+def test_the_compat_app_serving_pgtrigger_is_not_an_error() -> None:
+    from pgtrigger_live.checks import check_no_django_pgtrigger
+
+    assert check_no_django_pgtrigger() == []  # tests.settings lists no "pgtrigger"
