@@ -67,7 +67,10 @@ def check_driver() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     engines = [str(db.get("ENGINE", "")) for db in settings.DATABASES.values()]
-    if not any("postgres" in engine or "django_tenants" in engine for engine in engines):
+    if not any(
+        "postgres" in engine or "postgis" in engine or "django_tenants" in engine
+        for engine in engines
+    ):
         return
     for driver in ("psycopg", "psycopg2"):
         try:

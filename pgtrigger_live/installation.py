@@ -226,10 +226,15 @@ def _batch_failed(exc: PgTriggerLiveError, schemas: list[str], ran: list[Plan]) 
         if applied
         else "No earlier batch changed anything."
     )
-    return InstallError(
+    text = (
         f"{message}\nThe batch of schemas {', '.join(schemas)} was rolled back. {done} Run "
         "the same command again to finish: what is done is not done twice."
     )
+    try:  # keep the class (LockTimeoutError, ConnectionLostError...) for callers that catch it
+        error = type(exc)(text)
+    except TypeError:
+        return InstallError(text)
+    return error if isinstance(error, InstallError) else InstallError(text)
 
 
 def _chunks(plans: Sequence[Plan]) -> list[list[int]]:

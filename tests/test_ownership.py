@@ -127,3 +127,18 @@ def test_entries_carry_their_scope() -> None:
     (entry,) = statuses([], view("t1", trigger, schema="t1"), lambda _: Owner.HERE)
     assert entry.scope == "t1"
     assert entry.uri == "t1.shop_order:pgtrigger_x_00000"
+
+
+def test_a_later_batch_failure_keeps_its_error_class() -> None:
+    """Callers that catch LockTimeoutError to retry a deploy still catch it when earlier
+    batches of a multi-schema reconcile were committed."""
+    from pgtrigger_live.exceptions import InstallError, LockTimeoutError
+    from pgtrigger_live.installation import _batch_failed
+    from pgtrigger_live.planner import Plan
+
+    done = Plan()
+    error = _batch_failed(LockTimeoutError("busy. Nothing was changed."), ["t3"], [done])
+    assert type(error) is LockTimeoutError
+    assert "The batch of schemas t3 was rolled back" in str(error)
+    assert "Nothing was changed" not in str(error)
+    assert type(_batch_failed(InstallError("x"), ["t3"], [done])) is InstallError
