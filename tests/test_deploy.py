@@ -13,10 +13,19 @@ import pytest
 from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import applier, ddl
+from pgtrigger_live import applier, ddl, operations
+from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.exceptions import ConnectionLostError, LockTimeoutError
+from pgtrigger_live.operations import (
+    CreateFunction,
+    CreateTrigger,
+    DropFunction,
+    DropTrigger,
+    Operation,
+    SetEnabled,
+)
 from pgtrigger_live.planner import Action, ActionKind, Plan
-from pgtrigger_live.state import Status, TableRef
+from pgtrigger_live.state import Enabled, Status, TableRef
 from tests import lockprobe
 from tests.testapp.models import Account, Plain
 
@@ -41,39 +50,42 @@ def status_of(uri: str) -> Status:
 # -- lock modes (plain data) -------------------------------------------------------------------
 
 
-def action(kind: ActionKind, oid: int, *statements: str, signed: bool = True) -> Action:
+def action(kind: ActionKind, oid: int, *ops: Operation, signed: bool = True) -> Action:
     table = TableRef("public", f"t{oid}", oid)
-    return Action(kind, f"a.M:{oid}", "pgid", table, "", statements, "sig" if signed else None)
+    return Action(kind, f"a.M:{oid}", "pgid", table, "", ops, "sig" if signed else None)
 
 
 def test_each_table_is_locked_once_in_the_strongest_mode_its_actions_need() -> None:
+    t = [TableRef("public", f"t{oid}", oid) for oid in range(6)]
+    compiled = compile_trigger(Plain, bump("lock_modes"))
     plan = Plan(
         (
             action(
                 ActionKind.REPLACE,
                 1,
-                "CREATE OR REPLACE FUNCTION f()",
-                "CREATE OR REPLACE TRIGGER x",
+                CreateFunction("public", "f", "BEGIN RETURN NEW; END;"),
+                CreateTrigger(t[1], compiled, replace=True),
             ),
             action(
-                ActionKind.DROP,
+                ActionKind.PRUNE,
                 1,
-                "DROP TRIGGER IF EXISTS y ON t",
-                "DROP FUNCTION f()",
+                DropTrigger(t[1], "y"),
+                DropFunction("public", "y"),
                 signed=False,
             ),
-            action(ActionKind.ENABLE, 2, "ALTER TABLE t ENABLE TRIGGER x", signed=False),
+            action(ActionKind.ENABLE, 2, SetEnabled(t[2], "x", Enabled.ENABLED), signed=False),
             action(ActionKind.SIGN, 3),
-            action(ActionKind.REPLACE, 4, "CREATE OR REPLACE FUNCTION f()"),  # body only
-            action(ActionKind.CREATE, 5, "CREATE CONSTRAINT TRIGGER x"),
+            action(ActionKind.REPLACE, 4, CreateFunction("public", "f", "x")),  # body only
+            action(ActionKind.CREATE, 5, CreateTrigger(t[5], compiled, replace=False)),
+            action(ActionKind.DROP, 0, DropFunction("public", "z"), signed=False),  # no table
         )
     )
     assert applier.lock_modes(plan) == {
-        1: ddl.ACCESS_EXCLUSIVE,
-        2: ddl.SHARE_ROW_EXCLUSIVE,
-        3: ddl.SHARE_UPDATE_EXCLUSIVE,
-        4: ddl.SHARE_UPDATE_EXCLUSIVE,
-        5: ddl.SHARE_ROW_EXCLUSIVE,
+        1: operations.ACCESS_EXCLUSIVE,
+        2: operations.SHARE_ROW_EXCLUSIVE,
+        3: operations.SHARE_UPDATE_EXCLUSIVE,
+        4: operations.SHARE_UPDATE_EXCLUSIVE,
+        5: operations.SHARE_ROW_EXCLUSIVE,
     }
     with pytest.raises(ValueError, match="lock mode"):
         ddl.lock_tables([(1, "EXCLUSIVE; DROP TABLE t")])
