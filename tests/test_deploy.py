@@ -311,3 +311,122 @@ def test_a_deferred_table_is_retried_until_the_deadline(
         assert (status_of(busy), status_of(free)) == (Status.INSTALLED, Status.INSTALLED)
     finally:
         pgtrigger.uninstall(busy, free)
+
+
+# -- deterministic concurrency: a stale plan, a lock released after the first timeout -------
+
+
+def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
+    """The snapshot and plan a process would make now for ``uri``, and a planner that
+    records every snapshot the applier asks it to plan from."""
+    from pgtrigger_live import installation, planner, registry
+
+    reading = installation._read("default", registry.select(uri), (), False)
+    calls: list[Any] = []
+
+    def make_plan(snapshot: Any) -> Plan:
+        calls.append(snapshot)
+        (entries,) = reading.entries(snapshot)
+        return planner.plan_install(
+            entries, {uri}, prune=False, server_version=snapshot.server_version
+        )
+
+    return reading, make_plan, calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_from_a_stale_snapshot_is_made_again_under_the_lock(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, bump("stale_plan"))
+    try:
+        reading, make_plan, calls = _planned(uri)
+        stale = (reading.snapshot, make_plan(reading.snapshot))
+        assert [a.kind for a in stale[1].actions] == [ActionKind.CREATE]
+        calls.clear()
+        pgtrigger.install(uri)  # another process got there between our read and our lock
+        oid_before = _trigger_oid(uri)
+
+        ran = applier.apply("default", reading.tables, make_plan, seen=stale)
+
+        assert len(calls) == 1  # re-read under the lock and planned again
+        assert calls[0] != reading.snapshot
+        assert ran.is_empty  # the stale CREATE was not run (it would fail: it exists)
+        assert _trigger_oid(uri) == oid_before
+    finally:
+        pgtrigger.uninstall(uri)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_from_the_catalog_as_it_still_is_is_reused(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, bump("fresh_plan"))
+    try:
+        reading, make_plan, calls = _planned(uri)
+        fresh = (reading.snapshot, make_plan(reading.snapshot))
+        calls.clear()
+        ran = applier.apply("default", reading.tables, make_plan, seen=fresh)
+        assert calls == []  # not planned again: the catalog under the lock is the same
+        assert ran is fresh[1]
+        assert status_of(uri) is Status.INSTALLED
+    finally:
+        pgtrigger.uninstall(uri)
+
+
+def _trigger_oid(uri: str) -> int:
+    (entry,) = pgtrigger.status(uri)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT oid FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+            [entry.pgid, TABLE],
+        )
+        (oid,) = cursor.fetchone()
+    return int(oid)
+
+
+class _ReleaseOnRetry(logging.Handler):
+    """Ends the holder's transaction when the applier logs its first retry: the lock is
+    released exactly after the first timeout, whatever the machine's speed."""
+
+    def __init__(self, on_first_retry: Callable[[], None]) -> None:
+        super().__init__(logging.INFO)
+        self.on_first_retry = on_first_retry
+        self.retries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "retrying in" in message:
+            self.retries.append(message)
+            if len(self.retries) == 1:
+                self.on_first_retry()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_released_after_the_first_timeout_ends_in_success_with_the_retry_logged(
+    extra_trigger: AddTrigger, settings: Any
+) -> None:
+    settings.PGTRIGGER_LIVE_LOCK_DEADLINE_S = 30  # never reached: the second attempt succeeds
+    uri = extra_trigger(Plain, bump("released_lock"))
+    params = connection.get_connection_params()
+    logger = logging.getLogger("pgtrigger_live")
+    with lockprobe.connect(params) as other:
+        other.execute("BEGIN")
+        other.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
+        handler = _ReleaseOnRetry(lambda: other.execute("COMMIT"))
+        logger.addHandler(handler)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            plan = pgtrigger.install(uri)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    try:
+        assert len(handler.retries) == 1, handler.retries
+        assert "(attempt 1); retrying in" in handler.retries[0]
+        assert f"table {TABLE} is busy" in handler.retries[0]
+        assert [a.kind for a in plan.actions] == [ActionKind.CREATE]
+        assert status_of(uri) is Status.INSTALLED
+    finally:
+        pgtrigger.uninstall(uri)
