@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, models, transaction
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
+from pgtrigger_live.planner import ActionKind
 from pgtrigger_live.state import Status
 from tests.conftest import catalog_state, function_exists
 from tests.testapp.models import Plain, Protected
@@ -573,3 +575,33 @@ def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigg
     assert sorted(Plain.objects.values_list("value", flat=True)) == [2, 10]
     pgtrigger.uninstall(uri)
     assert trigger.get_pgid(Plain) not in catalog_state()
+
+
+# -- upgrading from the previous release ---------------------------------------------------------
+
+PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous_release.sql"
+
+
+@pytest.mark.django_db
+def test_upgrading_from_the_previous_release_re_creates_nothing() -> None:
+    """The triggers as the previous release installed them (tests/fixtures/dump_triggers.py
+    says how the file was made) are in sync for this code: no DDL, every OID kept."""
+    pgtrigger.uninstall()
+    with connection.cursor() as cursor:
+        cursor.execute(PREVIOUS_RELEASE.read_text())
+        cursor.execute(
+            "SELECT tgname, oid FROM pg_trigger WHERE obj_description(oid, 'pg_trigger') "
+            "LIKE 'pgtrigger\\_live:%%'"
+        )
+        before = dict(cursor.fetchall())
+    assert len(before) == int(PREVIOUS_RELEASE.read_text().split()[1])  # "-- 13 triggers"
+    plan = pgtrigger.install(dry_run=True)
+    # Another server major version than the file's (18) re-records fingerprints: comments only.
+    same_major = connection.pg_version // 10000 == 18
+    allowed = set() if same_major else {ActionKind.SIGN}
+    assert {a.kind for a in plan.actions} <= allowed, plan.describe()
+    pgtrigger.install()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname, oid FROM pg_trigger WHERE tgname = ANY(%s)", [list(before)])
+        assert dict(cursor.fetchall()) == before
+    assert all(e.in_sync for e in pgtrigger.status())
