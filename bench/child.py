@@ -124,6 +124,14 @@ def _operation(library: Any, op: str) -> Callable[[], int]:
     return table[op]
 
 
+def connection_driver() -> str:
+    """The driver Django's backend imported, with its version."""
+    from django.db import connection
+
+    database = connection.Database
+    return f"{database.__name__} {getattr(database, '__version__', '?').split()[0]}"
+
+
 def _wait_for_go(barrier: Path, name: str) -> None:
     """Tell the parent this process is ready, then wait until it says go (at most 2 min)."""
     (barrier / f"ready-{name}").touch()
@@ -162,6 +170,10 @@ def main() -> int:
 
     sys.path.insert(0, str(args.project))
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchproj.settings"
+    if os.environ.get("BENCH_DRIVER") == "psycopg2":
+        # Django prefers psycopg 3 when both are installed: hide it so the backend and the
+        # library under test both run on psycopg2.
+        sys.modules["psycopg"] = None  # type: ignore[assignment]
     import django
 
     started = time.perf_counter()
@@ -175,6 +187,7 @@ def main() -> int:
         "library_version": _version("django-pgtrigger" if module == "pgtrigger" else module),
         "django": django.__version__,
         "psycopg": _version("psycopg"),
+        "driver": connection_driver(),
         "python": platform.python_version(),
         "op": args.op,
         "registered": len(library.registered()),

@@ -13,8 +13,9 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, 
 
 from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
-from pgtrigger_live.compiler import compile_trigger
+from pgtrigger_live.compiler import compile_trigger, deferred_trigger
 from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
+from pgtrigger_live.digest import Digester
 from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.planner import (
     Action,
@@ -29,7 +30,15 @@ from pgtrigger_live.planner import (
 )
 from pgtrigger_live.schemas import Routing
 from pgtrigger_live.schemas import scopes as schema_scopes
-from pgtrigger_live.state import Enabled, Owner, Scope, Status
+from pgtrigger_live.state import (
+    HASH_VERSION,
+    CompiledTrigger,
+    Enabled,
+    Owner,
+    Scope,
+    Signature,
+    Status,
+)
 from pgtrigger_live.triggers import Trigger
 
 logger = logging.getLogger("pgtrigger_live")
@@ -92,11 +101,22 @@ def _read(
     qualified = [_qualified(key) for key in project_tables() if key[0] is not None]
     connection = connections[alias]
     with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-        compiled = [
-            compile_trigger(model, trigger, connection) if w else None
+        digester = Digester(connection)
+        digests = [
+            digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
         ]
         snapshot = finish()
+    signed = _signed_by_digest(snapshot)
+    compiled: list[CompiledTrigger | None] = []
+    for (_, model, trigger), w, digest in zip(items, wanted, digests, strict=True):
+        if not w:
+            compiled.append(None)
+        elif digest is not None and digest in signed:
+            # Installed from this very declaration: its comment holds what compiling gives.
+            compiled.append(deferred_trigger(model, trigger, connection, signed[digest]))
+        else:
+            compiled.append(compile_trigger(model, trigger, connection, digest=digest))
     everywhere = [
         Desired(uri, c.pgid if c is not None else t.get_pgid(m), m._meta.db_table, c)
         for (uri, m, t), c in zip(items, compiled, strict=True)
@@ -118,6 +138,21 @@ def _read(
         desired = [desired[i] for i in present]
         snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
     return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot)
+
+
+def _signed_by_digest(snapshot: Snapshot) -> dict[str, Signature]:
+    """Digest -> the signature of an installed trigger of ours whose comment records it.
+
+    A digest covers the declaration, its model and the versions that render it (digest.py),
+    so any trigger signed with it (in any scope) holds the hashes compiling would give.
+    """
+    found: dict[str, Signature] = {}
+    for view in snapshot.views:
+        for trigger in view.triggers:
+            signature = trigger.signature
+            if signature is not None and signature.digest and signature.version == HASH_VERSION:
+                found.setdefault(signature.digest, signature)
+    return found
 
 
 def _qualified(key: tuple[str | None, str]) -> str:

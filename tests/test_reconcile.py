@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
-from pgtrigger_live.state import Status
+from pgtrigger_live.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
 from tests.testapp.models import Plain, Protected
 
@@ -423,7 +423,10 @@ def test_definition_altered_by_hand_is_outdated_and_repaired(
     pgtrigger.install(uri)
     pgid = trigger.get_pgid(Plain)
     signed = catalog_state()[pgid]["comment"]
-    assert len(signed.split(":")) == 5  # the server's fingerprint is part of the signature
+    recorded = Signature.parse(signed)
+    assert recorded is not None
+    assert recorded.definition is not None  # the server's fingerprint is part of the signature
+    assert recorded.digest is not None  # and so is the declaration's digest
     assert pgtrigger.install(uri).actions == ()  # and it matches: nothing to do
 
     with connection.cursor() as cursor:  # the comment survives CREATE OR REPLACE TRIGGER
