@@ -208,15 +208,25 @@ class _Canon:
     def state(self, obj: Any) -> str:
         """The class and every instance attribute, in name order."""
         kind = type(obj)
-        try:
-            attrs = vars(obj)
-        except TypeError:  # no __dict__ (slots): none of the trusted classes
-            raise _Untrusted(kind.__qualname__) from None
+        attrs = getattr(obj, "__dict__", None) or {}
+        slots = _slots(kind)
+        if slots:
+            attrs = {name: getattr(obj, name, None) for name in slots} | attrs
         # Insertion order: the same code sets the same attributes in the same order (another
         # order only gives another digest, compiled and signed again, never a false match).
         value = self.value
         body = ",".join([f"{name}={value(item)}" for name, item in attrs.items()])
         return f"{kind.__module__}.{kind.__qualname__}({body})"
+
+
+@cache
+def _slots(kind: type) -> tuple[str, ...]:
+    """Every slot of a class and its bases (the clause values keep their name in one)."""
+    names: list[str] = []
+    for klass in reversed(kind.__mro__):
+        declared = klass.__dict__.get("__slots__", ())
+        names.extend([declared] if isinstance(declared, str) else declared)
+    return tuple(n for n in dict.fromkeys(names) if n not in ("__dict__", "__weakref__"))
 
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -290,9 +300,8 @@ def _own_code(field: models.Field[Any, Any]) -> bool:
 class Digester:
     """Digests of declarations for one database connection; model parts computed once."""
 
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
-        version = getattr(connection, "pg_version", 0) // 10000
-        self.base = f"{render_source()} {django.__version__} {connection.vendor} {version}"
+    def __init__(self, vendor: str, server_major: int) -> None:
+        self.base = f"{render_source()} {django.__version__} {vendor} {server_major}"
         self._models: dict[type[models.Model], tuple[str, bool]] = {}
         self._canon = _Canon()
 
@@ -333,9 +342,7 @@ class Digester:
         text = f"{self.base}\x1f{model_text}\x1f{state}"
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
-
-def digest(
-    model: type[models.Model], trigger: triggers.Trigger, connection: BaseDatabaseWrapper
-) -> str | None:
-    """One declaration's digest (see Digester for many)."""
-    return Digester(connection).digest(model, trigger)
+    @classmethod
+    def for_connection(cls, connection: BaseDatabaseWrapper) -> Digester:
+        """For the server behind ``connection`` (which this opens, to learn its version)."""
+        return cls(connection.vendor, getattr(connection, "pg_version", 0) // 10000)

@@ -101,7 +101,7 @@ def _read(
     qualified = [_qualified(key) for key in project_tables() if key[0] is not None]
     connection = connections[alias]
     with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-        digester = Digester(connection)
+        digester = Digester.for_connection(connection)
         digests = [
             digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
