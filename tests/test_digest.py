@@ -208,7 +208,8 @@ def test_each_declaration_part_changes_the_digest(
     what: str, before: Callable[[], pgtrigger.Trigger], changed: Callable[[], pgtrigger.Trigger]
 ) -> None:
     first, second = _digest(BASE_MODEL, before()), _digest(BASE_MODEL, changed())
-    assert first is not None and second is not None, what
+    assert first is not None, what
+    assert second is not None, what
     assert first == _digest(BASE_MODEL, before()), what  # equal declarations, equal digests
     assert first != second, what
 
@@ -337,12 +338,14 @@ def test_deferred_render_checks_the_vouched_signature() -> None:
     trigger = base()
     compiled = compile_trigger(BASE_MODEL, trigger, connection)
     good = deferred_trigger(BASE_MODEL, trigger, connection, compiled.signature)
-    assert not good.is_rendered
-    assert good.body == compiled.body and good.condition == compiled.condition
-    assert good.is_rendered
+    states = [good.is_rendered]
+    assert good.body == compiled.body
+    assert good.condition == compiled.condition
+    states.append(good.is_rendered)
+    assert states == [False, True]  # rendered on first use, then kept
     wrong = Signature("0" * 40, compiled.signature.body_md5)
     with pytest.raises(InstallError, match="digest matches the installed trigger"):
-        deferred_trigger(BASE_MODEL, trigger, connection, wrong).body
+        _ = deferred_trigger(BASE_MODEL, trigger, connection, wrong).body
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -399,7 +402,8 @@ def test_a_changed_declaration_is_never_missed(
     pgtrigger.install(uri)
     (entry,) = pgtrigger.status(uri)
     assert entry.status is Status.INSTALLED
-    assert entry.compiled is not None and not entry.compiled.is_rendered  # vouched by digest
+    assert entry.compiled is not None
+    assert not entry.compiled.is_rendered
 
     registry.remove(Plain, first)
     extra_trigger(Plain, make())  # the same URI, declared differently
@@ -409,7 +413,8 @@ def test_a_changed_declaration_is_never_missed(
     assert [a.kind for a in plan.actions] == [ActionKind.REPLACE], what
     (entry,) = pgtrigger.status(uri)
     assert entry.status is Status.INSTALLED, what
-    assert entry.compiled is not None and not entry.compiled.is_rendered
+    assert entry.compiled is not None
+    assert not entry.compiled.is_rendered
     assert pgtrigger.install(uri).actions == ()
 
 
@@ -432,14 +437,17 @@ def test_comments_from_before_digests_are_re_signed_with_a_comment_only(
     pgid = plain_base().get_pgid(Plain)
     before = catalog_state()[pgid]
     signed = Signature.parse(before["comment"])
-    assert signed is not None and signed.digest is not None and signed.definition is not None
+    assert signed is not None
+    assert signed.digest is not None
+    assert signed.definition is not None
     old = f"pgtrigger_live:1:{signed.clause_hash}:{signed.body_md5}:{signed.definition}"
     with connection.cursor() as cursor:  # the comment the previous release wrote
         cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON testapp_plain IS %s', [old])
 
     (entry,) = pgtrigger.status(uri)
     assert entry.status is Status.INSTALLED  # an upgrade changes no status
-    assert entry.compiled is not None and entry.compiled.is_rendered  # compiled in full
+    assert entry.compiled is not None
+    assert entry.compiled.is_rendered
     plan = pgtrigger.install(uri)
     assert [a.kind for a in plan.actions] == [ActionKind.SIGN]
     assert all(s.startswith("DO ") and "COMMENT ON TRIGGER" in s for s in plan.statements)
