@@ -281,15 +281,32 @@ def _template(text: str) -> str:
 
 def _field(field: models.Field[Any, Any]) -> tuple[Any, ...]:
     kind = type(field)
+    attrs = field.__dict__
     target = getattr(field, "target_field", None) if field.is_relation else None
     return (
         field.name,
         field.attname,
         field.column,
-        f"{kind.__module__}.{kind.__qualname__}",
-        [getattr(field, option, None) for option in _FIELD_OPTIONS],
-        (type(target).__qualname__, target.column) if target is not None else None,
+        _class_path(kind),
+        [attrs.get(option) for option in _FIELD_OPTIONS],
+        (_class_path(type(target)), target.column) if target is not None else None,
     )
+
+
+@cache
+def _class_path(kind: type) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The fields stored for the model, its MTI parents' included (``Options.fields`` minus
+    the fields without a column): read from the lists Django fills when the class is made,
+    not from ``fields``, which Django computes on first use (most of the cost here)."""
+    meta = model._meta
+    fields = list(meta.local_fields)
+    for parent in meta.get_parent_list():
+        fields.extend(parent._meta.local_fields)
+    return fields
 
 
 def _own_code(field: models.Field[Any, Any]) -> bool:
@@ -302,18 +319,21 @@ class Digester:
 
     def __init__(self, vendor: str, server_major: int) -> None:
         self.base = f"{render_source()} {django.__version__} {vendor} {server_major}"
-        self._models: dict[type[models.Model], tuple[str, bool]] = {}
+        self._models: dict[type[models.Model], tuple[bytes, bool]] = {}
         self._canon = _Canon()
 
-    def _model(self, model: type[models.Model]) -> tuple[str, bool]:
+    def _model(self, model: type[models.Model]) -> tuple[bytes, bool]:
+        """The hashed prefix of every digest on ``model``, and whether a field has its own
+        class (then literals are not trusted)."""
         known = self._models.get(model)
         if known is None:
             meta = model._meta
             concrete = meta.concrete_model
             assert concrete is not None
-            fields = list(dict.fromkeys([*meta.fields, *concrete._meta.local_concrete_fields]))
+            fields = _fields(model)
             text = repr(
                 (
+                    self.base,
                     meta.label,
                     meta.db_table,
                     concrete._meta.label,
@@ -321,7 +341,8 @@ class Digester:
                     [_field(f) for f in fields],
                 )
             )
-            known = (text, any(_own_code(f) for f in fields))
+            prefix = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            known = (prefix, any(_own_code(f) for f in fields))
             self._models[model] = known
         return known
 
@@ -336,11 +357,10 @@ class Digester:
             state = canon.state(trigger)
         except (_Untrusted, RecursionError):
             return None
-        model_text, own_code = self._model(model)
+        prefix, own_code = self._model(model)
         if canon.literals and own_code:
             return None
-        text = f"{self.base}\x1f{model_text}\x1f{state}"
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        return hashlib.blake2b(prefix + state.encode(), digest_size=12).hexdigest()
 
     @classmethod
     def for_connection(cls, connection: BaseDatabaseWrapper) -> Digester:
