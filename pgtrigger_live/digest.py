@@ -219,14 +219,20 @@ class _Canon:
         return f"{kind.__module__}.{kind.__qualname__}({body})"
 
 
-@cache
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
 def _slots(kind: type) -> tuple[str, ...]:
     """Every slot of a class and its bases (the clause values keep their name in one)."""
-    names: list[str] = []
-    for klass in reversed(kind.__mro__):
-        declared = klass.__dict__.get("__slots__", ())
-        names.extend([declared] if isinstance(declared, str) else declared)
-    return tuple(n for n in dict.fromkeys(names) if n not in ("__dict__", "__weakref__"))
+    known = _SLOTS.get(kind)
+    if known is None:
+        names: list[str] = []
+        for klass in reversed(kind.__mro__):
+            declared = klass.__dict__.get("__slots__", ())
+            names.extend([declared] if isinstance(declared, str) else declared)
+        skip = ("__dict__", "__weakref__")
+        known = _SLOTS[kind] = tuple(n for n in dict.fromkeys(names) if n not in skip)
+    return known
 
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -293,9 +299,14 @@ def _field(field: models.Field[Any, Any]) -> tuple[Any, ...]:
     )
 
 
-@cache
+_PATHS: dict[type, str] = {}
+
+
 def _class_path(kind: type) -> str:
-    return f"{kind.__module__}.{kind.__qualname__}"
+    path = _PATHS.get(kind)
+    if path is None:
+        path = _PATHS[kind] = f"{kind.__module__}.{kind.__qualname__}"
+    return path
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
