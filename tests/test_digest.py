@@ -9,6 +9,9 @@ comments written before digests existed are re-signed with a COMMENT only.
 from __future__ import annotations
 
 import datetime
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +26,7 @@ from pgtrigger_live.digest import Digester
 from pgtrigger_live.exceptions import InstallError
 from pgtrigger_live.planner import ActionKind
 from pgtrigger_live.state import Signature, Status
-from tests.conftest import catalog_state
+from tests.conftest import catalog_state, subprocess_env
 from tests.testapp.models import Plain
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
@@ -465,3 +468,31 @@ def test_a_shared_condition_keeps_its_literals_across_declarations() -> None:
     assert digester.digest(BASE_MODEL, base(condition=shared)) is not None
     own = _model(value=_MyField(default=0))
     assert digester.digest(own, base(condition=shared)) is None
+
+
+_DIGESTS = """
+import json
+import django
+django.setup()
+from pgtrigger_live import registry
+from pgtrigger_live.digest import Digester
+digester = Digester("postgresql", 16)
+print(json.dumps({uri: digester.digest(model, trigger) for uri, model, trigger in registry.select()}))
+"""
+
+
+@pytest.mark.django_db
+def test_digests_are_the_same_in_another_process() -> None:
+    # Another process (its own object addresses and hash seed) must find the same digests, or
+    # every deploy would compile everything and sign every comment again.
+    here = {
+        uri: Digester("postgresql", 16).digest(model, trigger)
+        for uri, model, trigger in registry.select()
+    }
+    env = subprocess_env() | {"PYTHONHASHSEED": "random"}
+    done = subprocess.run(
+        [sys.executable, "-c", _DIGESTS], env=env, capture_output=True, text=True, check=True
+    )
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sum(1 for d in here.values() if d is not None) > len(here) // 2
+    assert there == here
