@@ -78,11 +78,13 @@ def _head(
     signature: Signature,
     has_body: bool,
     sql: RenderedSQL | Callable[[], RenderedSQL],
+    uri: str | None = None,
+    pgid: str | None = None,
 ) -> CompiledTrigger:
     assert trigger.when is not None
     return CompiledTrigger(
-        uri=trigger.get_uri(model),
-        pgid=trigger.get_pgid(model),
+        uri=uri if uri is not None else trigger.get_uri(model),
+        pgid=pgid if pgid is not None else trigger.get_pgid(model),
         db_table=model._meta.db_table,
         constraint=trigger.timing is not None,
         when=str(trigger.when),
@@ -117,6 +119,9 @@ def deferred_trigger(
     trigger: Trigger,
     connection: BaseDatabaseWrapper | None,
     signature: Signature,
+    *,
+    uri: str | None = None,
+    pgid: str | None = None,
 ) -> CompiledTrigger:
     """The trigger as installed from the same declaration: ``signature`` is the comment of a
     trigger whose digest equals this declaration's, so it is what compiling would give.
@@ -124,6 +129,7 @@ def deferred_trigger(
     Nothing is rendered now; the SQL is rendered if an action needs it (the trigger was
     altered in the database), and then checked against ``signature``. Only for declarations
     that have a digest: those run their own function (``digest.TRUSTED_TRIGGERS``).
+    ``uri`` and ``pgid``: the trigger's, when the caller has them already.
     """
 
     def render() -> RenderedSQL:
@@ -137,7 +143,7 @@ def deferred_trigger(
             )
         return compiled.rendered
 
-    return _head(model, trigger, signature, True, render)
+    return _head(model, trigger, signature, True, render, uri, pgid)
 
 
 _WHEN_BITS = {"BEFORE": 1 << 1, "AFTER": 0, "INSTEAD OF": 1 << 6}

@@ -14,7 +14,14 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, 
 from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
 from pgtrigger_live.compiler import compile_trigger, deferred_trigger
-from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
+from pgtrigger_live.desired import (
+    TableIndex,
+    allowed,
+    collect,
+    is_postgres,
+    owner_of,
+    project_tables,
+)
 from pgtrigger_live.digest import Digester
 from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.planner import (
@@ -65,11 +72,13 @@ class _Reading:
     tables: list[str]
     desired: list[list[Desired]]
     snapshot: Snapshot
+    #: The project's tables, as read once for this call (None: read when needed).
+    index: TableIndex | None = None
 
     def entries(self, snapshot: Snapshot) -> list[list[Entry]]:
         """The statuses of each scope (the router asked as that scope's schema)."""
         result = []
-        index = project_tables()
+        index = self.index if self.index is not None else project_tables()
         for view, desired in zip(snapshot.views, self.desired, strict=True):
             with self.routing(view.scope.schema) if self.routing else nullcontext():
                 result.append(statuses(desired, view, owner_of(self.alias, view.home, index)))
@@ -98,23 +107,31 @@ def _read(
     )
     # Schema-qualified tables are read whether or not their model still declares a trigger:
     # a trigger removed from such a model is on no home schema, and would go unseen.
-    qualified = [_qualified(key) for key in project_tables() if key[0] is not None]
+    index = project_tables()
+    qualified = [_qualified(key) for key in index if key[0] is not None]
     connection = connections[alias]
     with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
+        # What needs no catalog is done while the server runs the query (psycopg 3).
         digester = Digester.for_connection(connection)
         digests = [
             digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
         ]
+        pgids = [
+            trigger.get_pgid(model) if digest is not None else None
+            for (_, model, trigger), digest in zip(items, digests, strict=True)
+        ]
         snapshot = finish()
     signed = _signed_by_digest(snapshot)
     compiled: list[CompiledTrigger | None] = []
-    for (_, model, trigger), w, digest in zip(items, wanted, digests, strict=True):
+    for (uri, model, trigger), w, digest, pgid in zip(items, wanted, digests, pgids, strict=True):
         if not w:
             compiled.append(None)
         elif digest is not None and digest in signed:
             # Installed from this very declaration: its comment holds what compiling gives.
-            compiled.append(deferred_trigger(model, trigger, connection, signed[digest]))
+            compiled.append(
+                deferred_trigger(model, trigger, connection, signed[digest], uri=uri, pgid=pgid)
+            )
         else:
             compiled.append(compile_trigger(model, trigger, connection, digest=digest))
     everywhere = [
@@ -137,7 +154,7 @@ def _read(
         scopes = [scopes[i] for i in present]
         desired = [desired[i] for i in present]
         snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
-    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot)
+    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot, index)
 
 
 def _signed_by_digest(snapshot: Snapshot) -> dict[str, Signature]:
@@ -200,7 +217,9 @@ def _reconcile(
         scopes = [reading.scopes[i] for i in chunk]
         seen = Snapshot([reading.snapshot.views[i] for i in chunk], reading.snapshot.server_version)
         desired = [reading.desired[i] for i in chunk]
-        part = _Reading(alias, scopes, reading.routing, reading.tables, desired, seen)
+        part = _Reading(
+            alias, scopes, reading.routing, reading.tables, desired, seen, reading.index
+        )
 
         def make_plan(snapshot: Snapshot, part: _Reading = part) -> Plan:
             return _merge(
