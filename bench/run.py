@@ -1,10 +1,12 @@
 """Benchmark pgtrigger_live against django-pgtrigger 4.17.0, side by side, in one run.
 
-    python bench/run.py            # a few minutes; writes bench/README.md and bench/results/
+    python bench/run.py            # ~8 minutes; writes bench/README.md, RESULTS-*.md, results/
 
-Run by hand, never by pytest. django-pgtrigger runs in its own virtualenv
-(bench/.venv-pgtrigger, created on first use); pgtrigger_live runs from this checkout with the
-system python. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or is a throwaway
+Run by hand, never by pytest. Everything runs once per driver (psycopg2, then psycopg 3;
+``--drivers``), both libraries on the same driver, next to two floors: the no-op's catalog
+query alone on a plain driver cursor (F0) and the first install's plan sent by psql (F1).
+django-pgtrigger runs in its own virtualenv (bench/.venv-pgtrigger, created on first use, or
+BENCH_ANCHOR_PYTHON); pgtrigger_live runs from this checkout with the system python. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or is a throwaway
 server started by tests/pgtest.py (set PG_BINDIR to choose the binaries).
 
 Every timed number is the median of --runs fresh processes; each process times only the
