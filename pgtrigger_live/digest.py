@@ -206,17 +206,28 @@ class _Canon:
         return f"Q({q.connector},{q.negated},[{','.join(parts)}])"
 
     def state(self, obj: Any) -> str:
-        """The class and every instance attribute, in name order."""
+        """The class and every instance attribute (slots included), in the order set.
+
+        The same code sets the same attributes in the same order; another order only gives
+        another digest (compiled and signed again), never a false match: names are included.
+        """
         kind = type(obj)
         attrs = getattr(obj, "__dict__", None) or {}
         slots = _slots(kind)
         if slots:
             attrs = {name: getattr(obj, name, None) for name in slots} | attrs
-        # Insertion order: the same code sets the same attributes in the same order (another
-        # order only gives another digest, compiled and signed again, never a false match).
-        value = self.value
-        body = ",".join([f"{name}={value(item)}" for name, item in attrs.items()])
-        return f"{kind.__module__}.{kind.__qualname__}({body})"
+        memo, parts = self.memo, []
+        for name, item in attrs.items():  # value() inlined for the common cases: hot loop
+            if item is None or type(item) is str:
+                parts.append(f"{name}={item!r}")
+                continue
+            known = memo.get(id(item))
+            if known is not None and known[0] is item:
+                self.literals |= known[2]
+                parts.append(f"{name}={known[1]}")
+            else:
+                parts.append(f"{name}={self.value(item)}")
+        return f"{_class_path(kind)}({','.join(parts)})"
 
 
 _SLOTS: dict[type, tuple[str, ...]] = {}
@@ -294,7 +305,7 @@ def _field(field: models.Field[Any, Any]) -> tuple[Any, ...]:
         field.attname,
         field.column,
         _class_path(kind),
-        [attrs.get(option) for option in _FIELD_OPTIONS],
+        tuple(map(attrs.get, _FIELD_OPTIONS)),
         (_class_path(type(target)), target.column) if target is not None else None,
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -110,9 +112,11 @@ def _read(
     index = project_tables()
     qualified = [_qualified(key) for key in index if key[0] is not None]
     connection = connections[alias]
-    with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-        # What needs no catalog is done while the server runs the query (psycopg 3).
-        digester = Digester.for_connection(connection)
+    connection.ensure_connection()
+    digester = Digester.for_connection(connection)
+
+    def declared() -> tuple[list[str | None], list[str | None]]:
+        """Digests and Postgres ids: pure work on the declarations, no connection used."""
         digests = [
             digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
@@ -121,7 +125,21 @@ def _read(
             trigger.get_pgid(model) if digest is not None else None
             for (_, model, trigger), digest in zip(items, digests, strict=True)
         ]
-        snapshot = finish()
+        return digests, pgids
+
+    # What needs no catalog is done while the server runs the query. psycopg 3 sends the
+    # query in pipeline mode, so it is done inline; psycopg2 cannot, but releases the GIL while
+    # it waits: there it runs in a thread of its own (unless too little to pay for a thread).
+    # Not a thread under psycopg 3: its wait loop needs the GIL, and losing it costs more.
+    with contextlib.ExitStack() as stack:
+        work: Future[tuple[list[str | None], list[str | None]]] | None = None
+        driver = getattr(connection, "Database", None)
+        if len(items) >= THREAD_FROM and getattr(driver, "__name__", "") == "psycopg2":
+            pool = stack.enter_context(ThreadPoolExecutor(1, "pgtrigger_live-digest"))
+            work = pool.submit(declared)
+        with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
+            digests, pgids = work.result() if work is not None else declared()
+            snapshot = finish()
     signed = _signed_by_digest(snapshot)
     compiled: list[CompiledTrigger | None] = []
     for (uri, model, trigger), w, digest, pgid in zip(items, wanted, digests, pgids, strict=True):
@@ -155,6 +173,10 @@ def _read(
         desired = [desired[i] for i in present]
         snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
     return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot, index)
+
+
+#: Declarations from which their digests are computed in a thread, next to the catalog query.
+THREAD_FROM = 50
 
 
 def _signed_by_digest(snapshot: Snapshot) -> dict[str, Signature]:

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from django.apps.registry import Apps
 from django.db import connection, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import digest, registry
+from pgtrigger_live import digest, installation, registry
 from pgtrigger_live.compiler import compile_trigger, deferred_trigger
 from pgtrigger_live.digest import Digester
 from pgtrigger_live.exceptions import InstallError
@@ -496,3 +497,54 @@ def test_digests_are_the_same_in_another_process() -> None:
     there = json.loads(done.stdout.strip().splitlines()[-1])
     assert sum(1 for d in here.values() if d is not None) > len(here) // 2
     assert there == here
+
+
+_PSYCOPG2 = """
+import sys
+sys.modules["psycopg"] = None  # Django falls back to psycopg2
+import django
+django.setup()
+from concurrent.futures import ThreadPoolExecutor
+from django.db import connection
+import pgtrigger_live as pgtrigger
+from pgtrigger_live import installation
+assert connection.Database.__name__ == "psycopg2", connection.Database
+submitted = []
+submit = ThreadPoolExecutor.submit
+ThreadPoolExecutor.submit = lambda self, fn, *a, **k: submitted.append(fn) or submit(self, fn, *a, **k)
+installation.THREAD_FROM = 1  # the test project declares fewer triggers than a real one
+pgtrigger.install()
+entries = pgtrigger.status()
+print(len(submitted), sum(1 for e in entries if e.compiled and not e.compiled.is_rendered))
+print(pgtrigger.install().actions == ())
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_psycopg2_computes_digests_in_a_thread_next_to_the_query() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _PSYCOPG2],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    counts, no_op = done.stdout.strip().splitlines()[-2:]
+    threads, digested = map(int, counts.split())
+    assert threads == 2  # install and status: each read ran the digests in a thread
+    assert digested > 0  # and what they found spared compiling
+    assert no_op == "True"
+
+
+@pytest.mark.django_db
+def test_psycopg_3_computes_digests_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pipeline already overlaps them with the query; a thread would fight for the GIL.
+    submitted: list[object] = []
+    monkeypatch.setattr(installation, "THREAD_FROM", 1)
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", lambda *a, **k: submitted.append(a))
+    if connection.Database.__name__ != "psycopg":  # type: ignore[attr-defined]
+        pytest.skip("the suite runs on psycopg2 (PGTRIGGER_LIVE_TEST_DRIVER)")
+    pgtrigger.status()
+    assert submitted == []
