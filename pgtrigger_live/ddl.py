@@ -19,7 +19,8 @@ from pgtrigger_live.state import CompiledTrigger, Enabled, InstalledTrigger, Tab
 def render(op: Operation) -> str:
     """The one statement an operation sends: the only place plans become SQL."""
     if isinstance(op, CreateFunction):
-        return _create_function(op.schema, op.name, op.body)
+        assert op.trigger.body is not None
+        return _create_function(op.schema, op.name, op.trigger.body)
     if isinstance(op, CreateTrigger):
         return create_trigger(op.trigger, op.table, replace=op.replace)
     if isinstance(op, DropTrigger):

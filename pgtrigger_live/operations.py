@@ -22,11 +22,18 @@ LOCK_MODES = (SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE)
 
 @dataclass(frozen=True, slots=True)
 class CreateFunction:
-    """CREATE OR REPLACE FUNCTION ``schema.name()`` with the trigger's body: no table lock."""
+    """CREATE OR REPLACE FUNCTION ``schema.<pgid>()`` with the trigger's body: no table lock.
+
+    It holds the compiled trigger, not its text: a body whose rendering was deferred (the
+    digest said it is unchanged) is rendered only when this operation is.
+    """
 
     schema: str
-    name: str
-    body: str
+    trigger: CompiledTrigger
+
+    @property
+    def name(self) -> str:
+        return self.trigger.pgid
 
     @property
     def lock(self) -> str | None:

@@ -169,7 +169,7 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     if signature.version != HASH_VERSION:
         return Status.OUTDATED, f"signed by hash format v{signature.version}"
     wanted = compiled.signature
-    if compiled.body is not None and not installed.owns_function:
+    if compiled.has_body and not installed.owns_function:
         return Status.OUTDATED, "the trigger executes another function"
     if installed.shape is not None and installed.shape != compiled.shape:
         return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
@@ -182,7 +182,7 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
         return Status.OUTDATED, "trigger definition changed"
     if signature.body_md5 != wanted.body_md5:
         return Status.OUTDATED, "function body changed"
-    if compiled.body is not None and installed.function_md5 != signature.body_md5:
+    if compiled.has_body and installed.function_md5 != signature.body_md5:
         return Status.TAMPERED, "function body was edited in the database"
     return Status.INSTALLED, "up to date"
 
@@ -280,11 +280,7 @@ def _install_action(
     compiled, table, installed = entry.compiled, entry.table, entry.installed
     assert compiled is not None
     assert table is not None
-    body: list[Operation] = (
-        [CreateFunction(table.schema, compiled.pgid, compiled.body)]
-        if compiled.body is not None
-        else []
-    )
+    body: list[Operation] = [CreateFunction(table.schema, compiled)] if compiled.has_body else []
 
     def signed(kind: ActionKind, ops: list[Operation]) -> Action:
         return Action(
@@ -307,7 +303,7 @@ def _install_action(
         signature is not None
         and signature.version == HASH_VERSION
         and signature.clause_hash == compiled.signature.clause_hash
-        and compiled.body is not None
+        and compiled.has_body
         and installed.owns_function
         and installed.shape == compiled.shape
         # The comment is re-signed from the trigger as it is: only when it is known intact.
@@ -335,7 +331,7 @@ def _install_action(
             CreateTrigger(table, compiled, replace=True),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
-    if compiled.body is None and installed.owns_function and installed.function_schema:
+    if not compiled.has_body and installed.owns_function and installed.function_schema:
         ops.append(DropFunction(installed.function_schema, entry.pgid))
     return signed(ActionKind.REPLACE, ops)
 
@@ -352,20 +348,38 @@ def _unfingerprinted(entry: Entry) -> bool:
     )
 
 
+def _undigested(entry: Entry) -> bool:
+    """Up to date, but its comment lacks the declaration's digest (or has another one).
+
+    Comments written before digests existed, or after an upgrade of pgtrigger_live, Django
+    or the server (each is part of the digest): the trigger was compared in full. Recording
+    the digest lets the next reconcile skip compiling it.
+    """
+    installed = entry.installed
+    signature = installed.signature if installed is not None else None
+    wanted = entry.compiled.signature.digest if entry.compiled is not None else None
+    return signature is not None and wanted is not None and signature.digest != wanted
+
+
 def _sign_action(entry: Entry) -> Action:
-    """Record the fingerprint of an up-to-date trigger: a comment only (ACCESS SHARE).
+    """Record the fingerprint and the digest of an up-to-date trigger: a comment only.
 
     For comments written before fingerprints existed, or by another major version (after
-    pg_upgrade): once recorded, later hand changes of the condition are detected again.
+    pg_upgrade): once recorded, later hand changes of the condition are detected again. For
+    comments without the declaration's digest: once recorded, reconciles skip compiling.
     """
     assert entry.installed is not None
     assert entry.compiled is not None
+    if _unfingerprinted(entry):
+        reason = "no comparable fingerprint (none, or from another server version): recorded now"
+    else:
+        reason = "up to date; the declaration's digest is recorded in the comment"
     return Action(
         ActionKind.SIGN,
         entry.uri,
         entry.pgid,
         entry.installed.table,
-        "no comparable fingerprint (none, or from another server version): recorded now",
+        reason,
         (),
         entry.compiled.comment,
         entry.installed,
@@ -421,7 +435,7 @@ def plan_install(
                 skipped.append((entry.uri, entry.reason))
                 continue
             actions.append(_install_action(entry, server_version, (enabled or {}).get(entry.uri)))
-        elif entry.status is Status.INSTALLED and _unfingerprinted(entry):
+        elif entry.status is Status.INSTALLED and (_unfingerprinted(entry) or _undigested(entry)):
             actions.append(_sign_action(entry))
     if prune:
         actions.extend(plan_prune(entries))

@@ -5,6 +5,8 @@ ddl.sign's rollback on a missing trigger is shown end to end in tests/test_recon
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import pgtrigger_live as pgtrigger
@@ -80,7 +82,8 @@ def test_create_trigger(kw: dict[str, object], replace: bool, text: str) -> None
 
 def test_create_trigger_with_a_custom_function() -> None:
     custom = compiled()
-    object.__setattr__(custom, "execute", '"lib"."f"(\'x\')')
+    sql = dataclasses.replace(custom.rendered, execute='"lib"."f"(\'x\')', body=None)
+    object.__setattr__(custom, "sql", sql)
     assert ddl.create_trigger(custom, TABLE, replace=False).endswith(
         'FOR EACH ROW EXECUTE FUNCTION "lib"."f"(\'x\')'
     )

@@ -63,7 +63,7 @@ def test_each_table_is_locked_once_in_the_strongest_mode_its_actions_need() -> N
             action(
                 ActionKind.REPLACE,
                 1,
-                CreateFunction("public", "f", "BEGIN RETURN NEW; END;"),
+                CreateFunction("public", compiled),
                 CreateTrigger(t[1], compiled, replace=True),
             ),
             action(
@@ -75,7 +75,7 @@ def test_each_table_is_locked_once_in_the_strongest_mode_its_actions_need() -> N
             ),
             action(ActionKind.ENABLE, 2, SetEnabled(t[2], "x", Enabled.ENABLED), signed=False),
             action(ActionKind.SIGN, 3),
-            action(ActionKind.REPLACE, 4, CreateFunction("public", "f", "x")),  # body only
+            action(ActionKind.REPLACE, 4, CreateFunction("public", compiled)),  # body only
             action(ActionKind.CREATE, 5, CreateTrigger(t[5], compiled, replace=False)),
             action(ActionKind.DROP, 0, DropFunction("public", "z"), signed=False),  # no table
         )

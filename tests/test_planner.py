@@ -787,7 +787,7 @@ def test_a_skipped_trigger_does_not_stop_the_plan() -> None:
 # -- the plan as data: operations, the state they saw, the lock they need --------------------
 
 CUSTOM = custom(BASE)
-CF = CreateFunction("public", BASE.pgid, BASE.body or "")
+CF = CreateFunction("public", BASE)
 OPERATION_CASES = [
     # (declared, installed, kind, operations, lock)
     pytest.param(
@@ -803,7 +803,7 @@ OPERATION_CASES = [
         install(BASE),
         ActionKind.REPLACE,
         (
-            CreateFunction("public", BASE.pgid, NEW_CONDITION.body or ""),
+            CreateFunction("public", NEW_CONDITION),
             CreateTrigger(TABLE, NEW_CONDITION, replace=True),
         ),
         SHARE_ROW_EXCLUSIVE,
@@ -813,7 +813,7 @@ OPERATION_CASES = [
         NEW_BODY,
         install(BASE),
         ActionKind.REPLACE,
-        (CreateFunction("public", BASE.pgid, NEW_BODY.body or ""),),
+        (CreateFunction("public", NEW_BODY),),
         SHARE_UPDATE_EXCLUSIVE,  # the function alone, then the comment
         id="body only",
     ),
@@ -823,7 +823,7 @@ OPERATION_CASES = [
         ActionKind.REPLACE,
         (
             DropTrigger(TABLE, BASE.pgid),
-            CreateFunction("public", BASE.pgid, IMMEDIATE.body or ""),
+            CreateFunction("public", IMMEDIATE),
             CreateTrigger(TABLE, IMMEDIATE, replace=False),
             SetEnabled(TABLE, BASE.pgid, Enabled.REPLICA),
         ),

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
 from pgtrigger_live.planner import ActionKind
-from pgtrigger_live.state import Status
+from pgtrigger_live.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
 from tests.testapp.models import Plain, Protected
 
@@ -425,7 +425,10 @@ def test_definition_altered_by_hand_is_outdated_and_repaired(
     pgtrigger.install(uri)
     pgid = trigger.get_pgid(Plain)
     signed = catalog_state()[pgid]["comment"]
-    assert len(signed.split(":")) == 5  # the server's fingerprint is part of the signature
+    recorded = Signature.parse(signed)
+    assert recorded is not None
+    assert recorded.definition is not None  # the server's fingerprint is part of the signature
+    assert recorded.digest is not None  # and so is the declaration's digest
     assert pgtrigger.install(uri).actions == ()  # and it matches: nothing to do
 
     with connection.cursor() as cursor:  # the comment survives CREATE OR REPLACE TRIGGER
@@ -596,10 +599,10 @@ def test_upgrading_from_the_previous_release_re_creates_nothing() -> None:
         before = dict(cursor.fetchall())
     assert len(before) == int(PREVIOUS_RELEASE.read_text().split()[1])  # "-- 13 triggers"
     plan = pgtrigger.install(dry_run=True)
-    # Another server major version than the file's (18) re-records fingerprints: comments only.
-    same_major = connection.pg_version // 10000 == 18
-    allowed = set() if same_major else {ActionKind.SIGN}
-    assert {a.kind for a in plan.actions} <= allowed, plan.describe()
+    # Comments gain the declaration digest (and, on another server major version than the
+    # file's, a new fingerprint): comments only, no trigger or function re-created.
+    assert {a.kind for a in plan.actions} <= {ActionKind.SIGN}, plan.describe()
+    assert all(a.ops == () for a in plan.actions)
     pgtrigger.install()
     with connection.cursor() as cursor:
         cursor.execute("SELECT tgname, oid FROM pg_trigger WHERE tgname = ANY(%s)", [list(before)])
