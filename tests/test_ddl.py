@@ -10,10 +10,11 @@ import dataclasses
 import pytest
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import ddl, operations, sql
-from pgtrigger_live.catalog import ScopeView, Snapshot, regclass_name, split_table
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
+from pgtrigger_live import sql
+from pgtrigger_live.reconcile import ddl, operations
+from pgtrigger_live.reconcile.catalog import ScopeView, Snapshot, regclass_name, split_table
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.state import Enabled, InstalledTrigger, Scope, TableRef
 from tests.testapp.models import Plain
 
 TABLE = TableRef("Sales", 'odd "t"', 7)

@@ -13,10 +13,10 @@ import pytest
 from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import applier, ddl, operations
-from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.exceptions import ConnectionLostError, LockTimeoutError
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile import applier, ddl, operations
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.operations import (
     CreateFunction,
     CreateTrigger,
     DropFunction,
@@ -24,8 +24,8 @@ from pgtrigger_live.operations import (
     Operation,
     SetEnabled,
 )
-from pgtrigger_live.planner import Action, ActionKind, Plan
-from pgtrigger_live.state import Enabled, Status, TableRef
+from pgtrigger_live.reconcile.planner import Action, ActionKind, Plan
+from pgtrigger_live.reconcile.state import Enabled, Status, TableRef
 from tests import lockprobe
 from tests.testapp.models import Account, Plain
 
@@ -319,7 +319,8 @@ def test_a_deferred_table_is_retried_until_the_deadline(
 def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
     """The snapshot and plan a process would make now for ``uri``, and a planner that
     records every snapshot the applier asks it to plan from."""
-    from pgtrigger_live import installation, planner, registry
+    from pgtrigger_live.declare import registry
+    from pgtrigger_live.reconcile import installation, planner
 
     reading = installation._read("default", registry.select(uri), (), False)
     calls: list[Any] = []

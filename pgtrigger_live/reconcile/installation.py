@@ -13,10 +13,14 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 
-from pgtrigger_live import applier, catalog, conf, registry, reporting
-from pgtrigger_live.catalog import ScopeView, Snapshot
-from pgtrigger_live.compiler import compile_trigger, deferred_trigger
-from pgtrigger_live.desired import (
+from pgtrigger_live import conf
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
+from pgtrigger_live.reconcile import applier, catalog, reporting
+from pgtrigger_live.reconcile.catalog import ScopeView, Snapshot
+from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.reconcile.desired import (
     TableIndex,
     allowed,
     collect,
@@ -24,9 +28,8 @@ from pgtrigger_live.desired import (
     owner_of,
     project_tables,
 )
-from pgtrigger_live.digest import Digester
-from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
-from pgtrigger_live.planner import (
+from pgtrigger_live.reconcile.digest import Digester
+from pgtrigger_live.reconcile.planner import (
     Action,
     Desired,
     Entry,
@@ -37,9 +40,9 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
-from pgtrigger_live.schemas import Routing
-from pgtrigger_live.schemas import scopes as schema_scopes
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.schemas import Routing
+from pgtrigger_live.reconcile.schemas import scopes as schema_scopes
+from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
     Enabled,
@@ -48,7 +51,6 @@ from pgtrigger_live.state import (
     Signature,
     Status,
 )
-from pgtrigger_live.triggers import Trigger
 
 logger = logging.getLogger("pgtrigger_live")
 

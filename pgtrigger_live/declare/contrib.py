@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db import models
 
-from pgtrigger_live import errors, sql
-from pgtrigger_live.clauses import (
+from pgtrigger_live import sql
+from pgtrigger_live.declare.clauses import (
     After,
     Before,
     Delete,
@@ -27,7 +27,7 @@ from pgtrigger_live.clauses import (
     Update,
     UpdateOf,
 )
-from pgtrigger_live.conditions import (
+from pgtrigger_live.declare.conditions import (
     Condition,
     F,
     Q,
@@ -41,8 +41,9 @@ from pgtrigger_live.conditions import (
     sql_code,
     table_fields,
 )
+from pgtrigger_live.declare.triggers import Func, Trigger
 from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.triggers import Func, Trigger
+from pgtrigger_live.runtime import errors
 
 _TRANSITION_TABLES = {"OLD": "old_values", "NEW": "new_values"}
 _TEMPLATE_VARS = ("{cond_old_values}", "{cond_new_values}", "{cond_joined_values}")

@@ -9,12 +9,12 @@ from typing import Any
 from django.apps import apps
 from django.db import connections, migrations, models, router
 
-from pgtrigger_live import registry
-from pgtrigger_live.catalog import split_table
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.planner import Desired, OwnerOf
-from pgtrigger_live.state import Owner, TableRef
-from pgtrigger_live.triggers import Trigger
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.reconcile.catalog import split_table
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.planner import Desired, OwnerOf
+from pgtrigger_live.reconcile.state import Owner, TableRef
 
 
 def is_postgres(alias: str) -> bool:

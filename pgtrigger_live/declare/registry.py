@@ -9,13 +9,13 @@ from typing import TypeVar
 from django.db import models
 
 from pgtrigger_live import naming
+from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import (
     DeclarationError,
     DuplicateTriggerError,
     UnknownTriggerError,
     did_you_mean,
 )
-from pgtrigger_live.triggers import Trigger
 
 M = TypeVar("M", bound=type[models.Model])
 

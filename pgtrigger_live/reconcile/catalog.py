@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
-from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
 from pgtrigger_live.exceptions import SchemaError
-from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
+from pgtrigger_live.reconcile.ddl import DEFINITION_FINGERPRINT
+from pgtrigger_live.reconcile.state import Enabled, InstalledTrigger, Scope, TableRef
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

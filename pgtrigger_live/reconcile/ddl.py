@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pgtrigger_live import sql
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile.operations import (
     LOCK_MODES,
     CreateFunction,
     CreateTrigger,
@@ -13,7 +13,7 @@ from pgtrigger_live.operations import (
     DropTrigger,
     Operation,
 )
-from pgtrigger_live.state import CompiledTrigger, Enabled, InstalledTrigger, TableRef
+from pgtrigger_live.reconcile.state import CompiledTrigger, Enabled, InstalledTrigger, TableRef
 
 
 def render(op: Operation) -> str:

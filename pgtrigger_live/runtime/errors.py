@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from django.db import models
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from pgtrigger_live.triggers import Trigger
+    from pgtrigger_live.declare.triggers import Trigger
 
 #: The SQLSTATE class of every error pgtrigger_live's triggers raise on purpose.
 SQLSTATE_CLASS = "TG"
@@ -223,7 +223,7 @@ def _text(value: Any) -> str | None:
 def _lookup_trigger(
     uri: str | None, pgid: str | None
 ) -> tuple[str, type[models.Model], Trigger] | None:
-    from pgtrigger_live import registry
+    from pgtrigger_live.declare import registry
 
     if uri is None and pgid is not None:
         uri = registry._by_pgid.get(pgid)
@@ -416,7 +416,7 @@ def install_translation() -> None:
 
     if not _enabled():
         return
-    connection_created.connect(add_to_connection, dispatch_uid="pgtrigger_live.errors")
+    connection_created.connect(add_to_connection, dispatch_uid="pgtrigger_live.runtime.errors")
     for connection in connections.all(initialized_only=True):
         add_to_connection(connection)
 
@@ -426,7 +426,7 @@ def uninstall_translation() -> None:
     from django.db import connections
     from django.db.backends.signals import connection_created
 
-    connection_created.disconnect(dispatch_uid="pgtrigger_live.errors")
+    connection_created.disconnect(dispatch_uid="pgtrigger_live.runtime.errors")
     for connection in connections.all(initialized_only=True):
         while translate_execute in connection.execute_wrappers:
             connection.execute_wrappers.remove(translate_execute)

@@ -11,9 +11,9 @@ import enum
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pgtrigger_live import ddl
-from pgtrigger_live.catalog import ScopeView
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile import ddl
+from pgtrigger_live.reconcile.catalog import ScopeView
+from pgtrigger_live.reconcile.operations import (
     SHARE_UPDATE_EXCLUSIVE,
     CreateFunction,
     CreateTrigger,
@@ -23,7 +23,7 @@ from pgtrigger_live.operations import (
     SetEnabled,
     strongest,
 )
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
     Enabled,
