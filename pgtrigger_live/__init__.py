@@ -45,6 +45,7 @@ from pgtrigger_live.declare.contrib import (
     SoftDelete,
     UpdateSearchVector,
 )
+from pgtrigger_live.declare.raising import raise_sql
 from pgtrigger_live.declare.registry import register, registered
 from pgtrigger_live.declare.triggers import Func, Trigger
 from pgtrigger_live.exceptions import (
@@ -79,7 +80,6 @@ from pgtrigger_live.runtime.errors import (
     ProtectedError,
     ReadOnlyError,
     TriggerError,
-    raise_sql,
     translate_errors,
 )
 

@@ -19,7 +19,7 @@ from pgtrigger_live import conf
 from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.reconcile.compiler import compile_trigger
-from pgtrigger_live.reconcile.desired import allowed
+from pgtrigger_live.routing import allowed
 
 
 def check_triggers(

@@ -22,6 +22,7 @@ from django.db import (
 )
 
 import pgtrigger_live as pgtrigger
+from pgtrigger_live.declare.raising import raise_sql
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
 from pgtrigger_live.runtime import errors
 from pgtrigger_live.runtime.errors import (
@@ -29,7 +30,6 @@ from pgtrigger_live.runtime.errors import (
     ProtectedError,
     ReadOnlyError,
     TriggerError,
-    raise_sql,
     translate_errors,
 )
 from tests.conftest import subprocess_env

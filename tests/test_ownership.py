@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from pgtrigger_live.reconcile.catalog import ScopeView
 from pgtrigger_live.reconcile.planner import plan_install, plan_prune, plan_uninstall, statuses
 from pgtrigger_live.reconcile.state import (
     Enabled,
     InstalledTrigger,
     Owner,
     Scope,
+    ScopeView,
     Signature,
     Status,
     TableRef,

@@ -15,7 +15,6 @@ from django.db import models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.reconcile import ddl
-from pgtrigger_live.reconcile.catalog import ScopeView
 from pgtrigger_live.reconcile.compiler import compile_trigger
 from pgtrigger_live.reconcile.operations import (
     ACCESS_EXCLUSIVE,
@@ -47,6 +46,7 @@ from pgtrigger_live.reconcile.state import (
     InstalledTrigger,
     Owner,
     Scope,
+    ScopeView,
     Status,
     TableRef,
 )

@@ -370,7 +370,7 @@ class Trigger:
         """True when ``database`` is Postgres and the router lets ``model`` migrate there."""
         from django.db import DEFAULT_DB_ALIAS
 
-        from pgtrigger_live.reconcile.desired import allowed
+        from pgtrigger_live.routing import allowed
 
         return allowed(model, database or DEFAULT_DB_ALIAS)
 

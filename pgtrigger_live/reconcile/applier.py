@@ -18,9 +18,8 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 from pgtrigger_live import conf
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
 from pgtrigger_live.reconcile import catalog, ddl, operations, reporting
-from pgtrigger_live.reconcile.catalog import Snapshot
 from pgtrigger_live.reconcile.planner import Action, Plan
-from pgtrigger_live.reconcile.state import Scope
+from pgtrigger_live.reconcile.state import Scope, Snapshot
 
 logger = logging.getLogger("pgtrigger_live")
 

@@ -18,20 +18,11 @@ from pgtrigger_live.declare import registry
 from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.reconcile import applier, catalog, reporting
-from pgtrigger_live.reconcile.catalog import ScopeView, Snapshot
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
-from pgtrigger_live.reconcile.desired import (
-    TableIndex,
-    allowed,
-    collect,
-    is_postgres,
-    owner_of,
-    project_tables,
-)
+from pgtrigger_live.reconcile.desired import TableIndex, collect, owner_of, project_tables
 from pgtrigger_live.reconcile.digest import Digester
 from pgtrigger_live.reconcile.planner import (
     Action,
-    Desired,
     Entry,
     Plan,
     plan_install,
@@ -45,12 +36,16 @@ from pgtrigger_live.reconcile.schemas import scopes as schema_scopes
 from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
+    Desired,
     Enabled,
     Owner,
     Scope,
+    ScopeView,
     Signature,
+    Snapshot,
     Status,
 )
+from pgtrigger_live.routing import allowed, is_postgres
 
 logger = logging.getLogger("pgtrigger_live")
 

@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from pgtrigger_live import sql
 from pgtrigger_live.declare.clauses import Timing
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
-from pgtrigger_live.reconcile.desired import allowed
+from pgtrigger_live.routing import allowed
 from pgtrigger_live.runtime import context, statements
 from pgtrigger_live.runtime.context import AddIgnored, AddSchemas, AliasChange, Selector
 from pgtrigger_live.runtime.wrapper import DIRTY, install, runtime_of
