@@ -335,6 +335,12 @@ def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
     return reading, make_plan, calls
 
 
+def read(reading: Any) -> Callable[[], Any]:
+    from pgtrigger_live.reconcile import catalog
+
+    return lambda: catalog.read(connection, reading.tables, reading.scopes)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_plan_made_from_a_stale_snapshot_is_made_again_under_the_lock(
     extra_trigger: AddTrigger,
@@ -348,7 +354,7 @@ def test_a_plan_made_from_a_stale_snapshot_is_made_again_under_the_lock(
         pgtrigger.install(uri)  # another process got there between our read and our lock
         oid_before = _trigger_oid(uri)
 
-        ran = applier.apply("default", reading.tables, make_plan, seen=stale)
+        ran = applier.apply("default", read(reading), make_plan, seen=stale)
 
         assert len(calls) == 1  # re-read under the lock and planned again
         assert calls[0] != reading.snapshot
@@ -367,7 +373,7 @@ def test_a_plan_made_from_the_catalog_as_it_still_is_is_reused(
         reading, make_plan, calls = _planned(uri)
         fresh = (reading.snapshot, make_plan(reading.snapshot))
         calls.clear()
-        ran = applier.apply("default", reading.tables, make_plan, seen=fresh)
+        ran = applier.apply("default", read(reading), make_plan, seen=fresh)
         assert calls == []  # not planned again: the catalog under the lock is the same
         assert ran is fresh[1]
         assert status_of(uri) is Status.INSTALLED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -251,7 +252,7 @@ def _reconcile(
         try:
             done_plan = applier.apply(
                 alias,
-                reading.tables,
+                functools.partial(catalog.read, connections[alias], reading.tables, scopes),
                 make_plan,
                 scopes=scopes,
                 seen=(seen, _merge([plans[i] for i in chunk])),
