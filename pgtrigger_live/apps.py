@@ -1,14 +1,20 @@
-"""The app config: registers ``Meta.triggers``, the system checks, the migrate hooks, the
-runtime's execute wrapper (see pgtrigger_live/runtime/wrapper.py) and the typed-error
-translation."""
+"""The app config: registers ``Meta.triggers``, the system checks, the migrate hooks, and the
+one ``connection_created`` receiver that puts the runtime's execute wrappers on every
+connection (see ``on_connection_created`` for their order)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig, apps
 from django.core import checks
+from django.core.signals import setting_changed
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 from pgtrigger_live import conf
 from pgtrigger_live.declare import registry
@@ -34,19 +40,47 @@ class PgTriggerLiveConfig(AppConfig):
         checks.register(trigger_checks.check_schemas)
         checks.register(trigger_checks.check_no_django_pgtrigger)
         install_runtime()
-        # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
-        from pgtrigger_live.runtime import errors
-
-        errors.install_translation()
 
 
 def install_runtime() -> None:
-    """The runtime wrapper on every new connection, and on the ones already open; idempotent."""
-    from pgtrigger_live.runtime import wrapper
+    """The execute wrappers on every new connection, and on the ones already open; idempotent.
 
-    connection_created.connect(wrapper.on_connection_created, dispatch_uid="pgtrigger_live.runtime")
+    Typed trigger errors (ProtectedError, ...) are translated unless
+    ``PGTRIGGER_LIVE_TYPED_ERRORS = False``; changing that setting (``override_settings``)
+    turns the translation on or off for open connections too.
+    """
+    from pgtrigger_live.runtime import errors
+
+    errors.install_translation()
+    connection_created.connect(on_connection_created, dispatch_uid="pgtrigger_live.connections")
+    setting_changed.connect(on_setting_changed, dispatch_uid="pgtrigger_live.settings")
     for connection in connections.all(initialized_only=True):
-        wrapper.install(connection)
+        on_connection_created(sender=None, connection=connection)
+
+
+def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """The one ``connection_created`` receiver. Order (each is inserted first in Django's
+    ``execute_wrappers``, so the later one ends up outermost):
+
+    1. the runtime wrapper (``ignore()``, ``schema()``, ``constraints()``): a new session
+       starts with nothing set;
+    2. the typed-error translation, outermost, so it also sees errors raised by the
+       statements the runtime prefixes.
+    """
+    from pgtrigger_live.runtime import errors, wrapper
+
+    wrapper.on_connection_created(sender, connection)
+    if errors.active():
+        errors.add_to_connection(connection)
+
+
+def on_setting_changed(setting: str, **kwargs: Any) -> None:
+    """Settings are read when used (``conf``); the one applied at start-up is re-applied."""
+    from pgtrigger_live.runtime import errors
+
+    if setting == errors.SETTING:
+        errors.uninstall_translation()
+        errors.install_translation()
 
 
 def register_meta_triggers() -> None:

@@ -24,7 +24,7 @@ from django.db import (
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare.raising import raise_sql
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
-from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime import errors, wrapper
 from pgtrigger_live.runtime.errors import (
     InvalidTransitionError,
     ProtectedError,
@@ -278,8 +278,23 @@ def test_connections_opened_later_get_the_wrapper() -> None:
     try:
         fresh.ensure_connection()  # sends connection_created
         assert fresh.execute_wrappers.count(errors.translate_execute) == 1
+        # One receiver, a documented order: the translation outermost, the runtime next.
+        assert fresh.execute_wrappers[0] is errors.translate_execute
+        assert fresh.execute_wrappers[1] is wrapper.runtime_of(fresh)
     finally:
         fresh.close()
+
+
+@pytest.mark.django_db
+def test_changing_the_setting_turns_the_translation_off_and_on(settings: object) -> None:
+    settings.PGTRIGGER_LIVE_TYPED_ERRORS = False  # type: ignore[attr-defined]
+    assert errors.translate_execute not in connection.execute_wrappers
+    with pytest.raises(DatabaseError) as info, transaction.atomic():
+        paid_invoice().delete()
+    assert not isinstance(info.value, TriggerError)
+    settings.PGTRIGGER_LIVE_TYPED_ERRORS = True  # type: ignore[attr-defined]
+    with pytest.raises(ProtectedError), transaction.atomic():
+        paid_invoice().delete()
 
 
 # -- psycopg2 (subprocess: Django prefers psycopg 3 when both are installed) ------------------

@@ -99,9 +99,7 @@ MODULES = sorted(module_name(p) for p in PACKAGE.rglob("*.py"))
 
 def test_every_module_has_a_place() -> None:
     placed = set(ORDER)
-    loose = [
-        m for m in MODULES if m not in placed and not any(m.split(".")[0] == e for e in EDGE)
-    ]
+    loose = [m for m in MODULES if m not in placed and not any(m.split(".")[0] == e for e in EDGE)]
     assert loose == [], "add these modules to ORDER (or EDGE) in tests/test_layout.py"
 
 

@@ -348,27 +348,37 @@ def add_to_connection(connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
         connection.execute_wrappers.insert(0, translate_execute)
 
 
+#: Whether new connections get the translation (the app config's connection receiver asks).
+_active = False
+
+
+def active() -> bool:
+    return _active
+
+
 def install_translation() -> None:
     """Translate trigger refusals on every PostgreSQL connection, now and when opened later.
 
-    Called by the app config; does nothing when ``PGTRIGGER_LIVE_TYPED_ERRORS = False``.
+    Called by the app config (and again when ``PGTRIGGER_LIVE_TYPED_ERRORS`` changes); does
+    nothing when that setting is False. New connections get it from the app config's one
+    ``connection_created`` receiver, while this is active.
     """
+    global _active
     from django.db import connections
-    from django.db.backends.signals import connection_created
 
     if not _enabled():
         return
-    connection_created.connect(add_to_connection, dispatch_uid="pgtrigger_live.runtime.errors")
+    _active = True
     for connection in connections.all(initialized_only=True):
         add_to_connection(connection)
 
 
 def uninstall_translation() -> None:
     """Undo ``install_translation`` for this thread's connections and future ones."""
+    global _active
     from django.db import connections
-    from django.db.backends.signals import connection_created
 
-    connection_created.disconnect(dispatch_uid="pgtrigger_live.runtime.errors")
+    _active = False
     for connection in connections.all(initialized_only=True):
         while translate_execute in connection.execute_wrappers:
             connection.execute_wrappers.remove(translate_execute)
