@@ -2,8 +2,8 @@
 
 With ``DATABASE_URL`` set, that server is used (the role needs CREATEDB: pytest-django creates
 ``test_<name>[_gwN]`` databases). Otherwise the single pytest process, or the xdist controller,
-starts one throwaway server (tests/pgtest.py) and exports its URL, which the xdist workers
-inherit; pytest-django then gives every worker databases of its own.
+starts one throwaway server (pgtrigger_live/testing/postgres.py) and exports its URL, which
+the xdist workers inherit; pytest-django then gives every worker databases of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import pgtest
+    from pgtrigger_live.testing import postgres as pgtest
     from tests.settings import build_databases
 
     worker = hasattr(config, "workerinput")

@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 VENV = BENCH / ".venv-pgtrigger"
 sys.path.insert(0, str(REPO))
-from tests import pgtest  # noqa: E402  (importable once the repo root is on the path)
+from pgtrigger_live.testing import postgres as pgtest  # noqa: E402  (importable once the repo root is on the path)
 
 VARIANTS = ("plain", "hand", "live", "ref")
 CONDITION_SQL = 'OLD."value" IS DISTINCT FROM NEW."value"'

@@ -5,7 +5,7 @@ waits for a table that another session holds.
     python bench/bench_deploy.py --runs 3 --no-write
 
 Run by hand, never by pytest. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or
-is a throwaway server (tests/pgtest.py). The test app's tables are migrated into a fresh
+is a throwaway server (pgtrigger_live/testing/postgres.py). The test app's tables are migrated into a fresh
 database. Two application sessions (tests/lockprobe.py) loop on ``SELECT count(*)`` over the
 table and an ``UPDATE`` of one row while a third session holds the table and the deploy runs:
 
@@ -37,7 +37,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from tests import lockprobe, pgtest  # noqa: E402
+from pgtrigger_live.testing import postgres as pgtest  # noqa: E402
+from tests import lockprobe  # noqa: E402
 
 DB = "pgtl_bench_deploy"
 CONFIGS = {"before (3000 ms)": 3000, "now (50 ms)": 50}

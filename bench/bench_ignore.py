@@ -49,7 +49,7 @@ CHUNK = 200  # UPDATEs per chunk, as in the child
 ANCHOR = ("django-pgtrigger==4.17.0", "Django==5.2.*", "psycopg[binary]")
 OUTPUT = BENCH / "IGNORE.md"
 sys.path.insert(0, str(REPO))
-from tests import pgtest  # noqa: E402  (importable once the repo root is on the path)
+from pgtrigger_live.testing import postgres as pgtest  # noqa: E402  (importable once the repo root is on the path)
 
 MODELS = """
 import os

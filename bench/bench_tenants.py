@@ -1,7 +1,7 @@
 """Many schemas in one pass: 100 tenant schemas x 100 triggers (10,000 triggers).
 
 Run by hand: ``python bench/bench_tenants.py [--schemas 100] [--models 100] [--runs 5]``.
-Starts a throwaway PostgreSQL (tests/pgtest.py) unless DATABASE_URL is set, generates an app
+Starts a throwaway PostgreSQL (pgtrigger_live/testing/postgres.py) unless DATABASE_URL is set, generates an app
 of ``--models`` unmanaged models (one Protect trigger each, one table per model in every
 schema), and times, in one process with the connection open:
 
@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--profile", help="write cProfile stats of one no-op reconcile here")
     args = parser.parse_args()
 
-    from tests import pgtest
+    from pgtrigger_live.testing import postgres as pgtest
 
     server = None
     url = os.environ.get("DATABASE_URL")

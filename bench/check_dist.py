@@ -26,7 +26,7 @@ SDIST_NEEDS = [
     "conftest.py",
     "pyproject.toml",
     "tests/settings.py",
-    "tests/pgtest.py",
+    "pgtrigger_live/testing/postgres.py",
     "tests/conftest.py",
     "tests/testapp/models.py",
     "docs/reconcile.md",
@@ -82,15 +82,13 @@ def main() -> int:
     with tarfile.open(sdist) as tar:
         tar.extractall(work / "sdist", filter="data")
     (unpacked,) = (work / "sdist").iterdir()
-    (demo / "tests").mkdir(parents=True)
-    (demo / "tests" / "__init__.py").write_text("")
-    (demo / "tests" / "pgtest.py").write_text((unpacked / "tests" / "pgtest.py").read_text())
+    demo.mkdir(parents=True)
     run("cp", "-r", unpacked / "sample_project", demo / "sample_project")
     where = run(python, "-c", "import pgtrigger_live; print(pgtrigger_live.__file__)", cwd=work)
     assert "venv-wheel" in where, where
     output = run(python, demo / "sample_project" / "manage.py", "demo", cwd=demo)
-    run(python, demo / "tests" / "pgtest.py", "--datadir", demo / "sample_project" / ".pgdata",
-        "--stop")  # fmt: skip
+    run(python, "-m", "pgtrigger_live.testing.postgres", "--datadir",
+        demo / "sample_project" / ".pgdata", "--stop", cwd=work)  # fmt: skip
     print(f"wheel alone in a fresh venv runs the demo: ok ({len(output.splitlines())} lines)")
 
     # The sdist's own tests pass from the unpacked sdist.

@@ -12,7 +12,7 @@ Their code is not part of this repository: check it out first, at the released t
 The suite runs with its own settings plus ``"pgtrigger_live", "pgtrigger_live.compat"`` at
 the top of INSTALLED_APPS: ``import pgtrigger`` gives pgtrigger_live; django-pgtrigger (still
 installed as pghistory's dependency) is never imported. A throwaway PostgreSQL is started
-(tests/pgtest.py) unless DATABASE_URL is set. ``--psycopg2`` hides psycopg 3 so the tests
+(pgtrigger_live/testing/postgres.py) unless DATABASE_URL is set. ``--psycopg2`` hides psycopg 3 so the tests
 that only run on psycopg2 run too. ``--reference`` runs the suite as released (on
 django-pgtrigger), for comparison.
 
@@ -110,7 +110,7 @@ def main() -> int:
     source = args.source.resolve()
 
     sys.path.insert(0, str(ROOT))
-    from tests import pgtest
+    from pgtrigger_live.testing import postgres as pgtest
 
     server = None
     url = os.environ.get("DATABASE_URL")

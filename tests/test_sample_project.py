@@ -67,7 +67,7 @@ def test_demo_command(sample_database_url: str) -> None:
 
 def test_stop_says_what_it_did(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "tests/pgtest.py", "--datadir", str(tmp_path / "none"), "--stop"],
+        [sys.executable, "-m", "pgtrigger_live.testing.postgres", "--datadir", str(tmp_path / "none"), "--stop"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

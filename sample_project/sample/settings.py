@@ -2,7 +2,7 @@
 
 The database is ``DATABASE_URL`` when set; otherwise an embedded PostgreSQL is started on
 first use, with its data kept in ``sample_project/.pgdata`` (stop it with
-``python tests/pgtest.py --datadir sample_project/.pgdata --stop``).
+``python -m pgtrigger_live.testing.postgres --datadir sample_project/.pgdata --stop``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests import pgtest
+from pgtrigger_live.testing import postgres as pgtest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tests.pgtest import parse_database_url
+from pgtrigger_live.testing.postgres import parse_database_url
 
 SECRET_KEY = "pgtrigger-live-history-tests"
 USE_TZ = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from tests.pgtest import parse_database_url
+from pgtrigger_live.testing.postgres import parse_database_url
 
 SECRET_KEY = "pgtrigger-live-tenants-not-secret"
 USE_TZ = True

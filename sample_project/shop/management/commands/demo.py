@@ -145,6 +145,7 @@ class Command(BaseCommand):
             f"The embedded PostgreSQL started for the demo is still running "
             f"({settings.DATABASES['default']['HOST']}:{settings.DATABASES['default']['PORT']}, "
             f"data in {pgdata.relative_to(here)}, {size} MB), so the next run starts at once.\n"
-            f"Stop it:   python tests/pgtest.py --datadir {pgdata.relative_to(here)} --stop\n"
+            "Stop it:   python -m pgtrigger_live.testing.postgres "
+            f"--datadir {pgdata.relative_to(here)} --stop\n"
             f"Then, to free the disk: rm -r {pgdata.relative_to(here)}"
         )

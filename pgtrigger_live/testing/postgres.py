@@ -6,8 +6,8 @@ PostgreSQL refuses to run as root, so as root initdb and postgres run as ``$PGTE
 (default ``nobody``); if that user cannot reach the binaries (say, a venv under a 0700 /root),
 the install tree is hard-linked (or copied) where it can. Nothing on the system is changed.
 
-``python tests/pgtest.py`` prints a throwaway DATABASE_URL and serves until Ctrl-C;
-``python tests/pgtest.py --datadir DIR [--stop]`` starts (or stops) a persistent server.
+``python -m pgtrigger_live.testing.postgres`` prints a throwaway DATABASE_URL and serves until
+Ctrl-C; with ``--datadir DIR [--stop]`` it starts (or stops) a persistent server.
 """
 
 from __future__ import annotations
