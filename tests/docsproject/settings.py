@@ -1,0 +1,19 @@
+"""The project the documentation's examples run in (tests/test_docs_examples.py).
+
+A child process of its own, on a database of its own, so the docs' models and triggers never
+show in the rest of the suite's listings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tests.pgtest import parse_database_url
+
+SECRET_KEY = "pgtrigger-live-docs-not-secret"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = ["pgtrigger_live", "tests.docsproject.shop"]
+DATABASES = {
+    "default": parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@/postgres"))
+}
