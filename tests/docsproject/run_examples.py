@@ -69,6 +69,7 @@ def run_pycon(block: dict[str, Any], names: dict[str, Any]) -> None:
     )
     report = io.StringIO()
     runner.run(test, out=report.write, clear_globs=False)
+    names.update(test.globs)  # DocTest copies its globals: later blocks see these names
     if runner.failures:
         raise AssertionError(report.getvalue())
 
