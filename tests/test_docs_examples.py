@@ -126,3 +126,42 @@ def test_example(block: examples.Block, results: dict[str, str | None]) -> None:
     assert block.id in results, "the example was not run"
     error = results[block.id]
     assert error is None, f"{block.id} ({block.kind}):\n{block.code}\n{error}"
+
+
+def test_settings_page_lists_every_setting_with_its_default() -> None:
+    import ast
+    import re
+
+    from django.test import override_settings
+
+    from pgtrigger_live import conf, errors
+
+    readers = {
+        "PGTRIGGER_LIVE_INSTALL_ON_MIGRATE": conf.install_on_migrate,
+        "PGTRIGGER_LIVE_PRUNE_ON_INSTALL": conf.prune_on_install,
+        "PGTRIGGER_LIVE_MODEL_META": conf.model_meta,
+        "PGTRIGGER_LIVE_LOCK_TIMEOUT_MS": conf.lock_timeout_ms,
+        "PGTRIGGER_LIVE_LOCK_DEADLINE_S": conf.lock_deadline_s,
+        "PGTRIGGER_LIVE_ON_BUSY_TABLE": conf.on_busy_table,
+        "PGTRIGGER_LIVE_RECONCILE_WAIT_MS": conf.reconcile_wait_ms,
+        "PGTRIGGER_LIVE_SCHEMAS": conf.schemas,
+        "PGTRIGGER_LIVE_PRE_MIGRATE": conf.pre_migrate,
+        "PGTRIGGER_LIVE_TYPED_ERRORS": errors._enabled,
+    }
+    in_code = {
+        name
+        for path in (ROOT / "pgtrigger_live").rglob("*.py")
+        for name in re.findall(r"PGTRIGGER_LIVE_[A-Z_]+[A-Z]", path.read_text("utf-8"))
+    }
+    page = (ROOT / "docs" / "settings.md").read_text("utf-8")
+    rows = dict(re.findall(r"^\| `(PGTRIGGER_LIVE_[A-Z_]+)` \| `([^`]+)` \|", page, re.M))
+    assert set(rows) == in_code == set(readers)
+    with override_settings():
+        from django.conf import settings
+
+        for name in readers:
+            for unset in (name, name.replace("PGTRIGGER_LIVE_", "PGTRIGGER_")):
+                if hasattr(settings, unset):
+                    delattr(settings, unset)
+        defaults = {name: read() for name, read in readers.items()}
+    assert {name: ast.literal_eval(text) for name, text in rows.items()} == defaults
