@@ -165,3 +165,16 @@ def test_settings_page_lists_every_setting_with_its_default() -> None:
                     delattr(settings, unset)
         defaults = {name: read() for name, read in readers.items()}
     assert {name: ast.literal_eval(text) for name, text in rows.items()} == defaults
+
+
+def test_api_reference_covers_the_public_names() -> None:
+    import re
+
+    import pgtrigger_live
+
+    page = (ROOT / "docs" / "api.md").read_text("utf-8")
+    documented = set(re.findall(r"^::: pgtrigger_live\.(\w+)$", page, re.M))
+    mentioned = set(re.findall(r"`(\w+)", page))
+    public = set(pgtrigger_live.__all__) - {"__version__"}
+    assert documented <= public, "api.md documents names that are not public"
+    assert public - documented - mentioned == set()

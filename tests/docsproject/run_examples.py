@@ -31,6 +31,7 @@ import pgtrigger_live  # noqa: E402
 import pgtrigger_live as pgtrigger  # noqa: E402
 from tests.docsproject import examples, setups  # noqa: E402
 
+
 def reset() -> None:
     """The state every page starts from: declared triggers, enabled, empty tables."""
     pgtrigger.install()
@@ -101,7 +102,8 @@ RUNNERS = {"python": run_python, "pycon": run_pycon, "console": run_console}
 
 
 def main(source: str, target: str) -> None:
-    blocks: list[dict[str, Any]] = json.loads(open(source, encoding="utf-8").read())
+    with open(source, encoding="utf-8") as given:
+        blocks: list[dict[str, Any]] = json.load(given)
     call_command("migrate", run_syncdb=True, verbosity=0)
     results: dict[str, str | None] = {}
     page = None
@@ -116,7 +118,7 @@ def main(source: str, target: str) -> None:
                 getattr(setups, block["setup"])()
             RUNNERS[block["kind"]](block, names)
             results[block["id"]] = None
-        except BaseException:  # noqa: BLE001 - every failure is reported on its block
+        except BaseException:  # every failure is reported on its block
             results[block["id"]] = traceback.format_exc()
     with open(target, "w", encoding="utf-8") as out:
         json.dump(results, out)

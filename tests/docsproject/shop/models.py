@@ -21,6 +21,8 @@ class Account(models.Model):
         triggers = [
             pgtrigger.Protect(name="protect_deletes", operation=pgtrigger.Delete),
         ]
+
+
 # --8<-- [end:account]
 
 
@@ -49,6 +51,8 @@ class Invoice(models.Model):
                 name="no_truncate", level=pgtrigger.Statement, operation=pgtrigger.Truncate
             ),
         ]
+
+
 # --8<-- [end:invoice]
 
 
@@ -69,6 +73,8 @@ class Contract(models.Model):
                 message="The total of a signed contract cannot change",
             ),
         ]
+
+
 # --8<-- [end:contract]
 
 
@@ -96,6 +102,8 @@ class Document(models.Model):
                 condition=pgtrigger.Q(old__deleted_at__isnull=True),
             ),
         ]
+
+
 # --8<-- [end:soft-delete]
 
 
@@ -118,6 +126,8 @@ class Order(models.Model):
                 message="Priority only goes up, one step at a time",
             ),
         ]
+
+
 # --8<-- [end:order]
 
 
@@ -136,6 +146,8 @@ class Article(models.Model):
                 config_name="pg_catalog.english",  # the default
             ),
         ]
+
+
 # --8<-- [end:article]
 
 
@@ -165,6 +177,8 @@ class Product(models.Model):
                 ),
             ),
         ]
+
+
 # --8<-- [end:product]
 
 
@@ -172,7 +186,7 @@ class Product(models.Model):
 class Payment(models.Model):
     status = models.CharField(max_length=16, default="draft")
     amount = models.IntegerField(default=0)
-    reference = models.CharField(max_length=32, null=True)
+    reference = models.IntegerField(null=True)
 
     class Meta:
         triggers = [
@@ -202,6 +216,8 @@ class Payment(models.Model):
                 ),
             ),
         ]
+
+
 # --8<-- [end:payment]
 
 
@@ -232,6 +248,8 @@ class Page(models.Model):
                 func="RETURN NULL;",
             ),
         ]
+
+
 # --8<-- [end:page]
 
 
@@ -250,4 +268,6 @@ class Stock(models.Model):
                 func=pgtrigger.raise_sql("Stock cannot go below zero") + " RETURN NEW;",
             ),
         ]
+
+
 # --8<-- [end:stock]
