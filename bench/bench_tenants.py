@@ -28,13 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODELS = '''
+MODELS = """
 from django.db import models
 import pgtrigger_live as pgtrigger
 
 {classes}
-'''
-CLASS = '''
+"""
+CLASS = """
 class M{n:03d}(models.Model):
     x = models.IntegerField(default=0)
 
@@ -42,7 +42,7 @@ class M{n:03d}(models.Model):
         managed = False
         db_table = "bench_m{n:03d}"
         triggers = [pgtrigger.Protect(name="protect", operation=pgtrigger.Delete)]
-'''
+"""
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 import sqltext
 
-OPERATIONS = ("setup", "syncdb", "install", "migrate", "ls", "prune", "install_loop")
+OPERATIONS = ("setup", "syncdb", "install", "migrate", "ls", "prune", "install_loop", "bare")
 
 
 class Recorder:
@@ -124,6 +124,43 @@ def _operation(library: Any, op: str) -> Callable[[], int]:
     return table[op]
 
 
+def connection_driver() -> str:
+    """The driver Django's backend imported, with its version."""
+    from django.db import connection
+
+    database = connection.Database
+    return f"{database.__name__} {getattr(database, '__version__', '?').split()[0]}"
+
+
+def _bare(library: Any, connection: Any) -> Callable[[], int]:
+    """The floor of a no-op: the catalog query a reconcile sends, on a plain driver cursor.
+
+    The query and its parameters are captured from ``status()`` (untimed); the timed callable
+    sends them on a new connection of the same driver, in autocommit as Django's, so its
+    backend is as cold as the one a reconcile meets.
+    """
+    captured: list[tuple[str, Any]] = []
+
+    def capture(execute: Callable[..., Any], sql: str, params: Any, many: bool, ctx: Any) -> Any:
+        captured.append((sql, params))
+        return execute(sql, params, many, ctx)
+
+    with connection.execute_wrapper(capture):
+        library.status()
+    if len(captured) != 1:
+        raise RuntimeError(f"status() sent {len(captured)} queries, expected the catalog query")
+    sql, params = captured[0]
+    raw = connection.get_new_connection(connection.get_connection_params())
+    raw.autocommit = True
+
+    def send() -> int:
+        cursor = raw.cursor()
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
+
+    return send
+
+
 def _wait_for_go(barrier: Path, name: str) -> None:
     """Tell the parent this process is ready, then wait until it says go (at most 2 min)."""
     (barrier / f"ready-{name}").touch()
@@ -162,6 +199,10 @@ def main() -> int:
 
     sys.path.insert(0, str(args.project))
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchproj.settings"
+    if os.environ.get("BENCH_DRIVER") == "psycopg2":
+        # Django prefers psycopg 3 when both are installed: hide it so the backend and the
+        # library under test both run on psycopg2.
+        sys.modules["psycopg"] = None  # type: ignore[assignment]
     import django
 
     started = time.perf_counter()
@@ -175,6 +216,7 @@ def main() -> int:
         "library_version": _version("django-pgtrigger" if module == "pgtrigger" else module),
         "django": django.__version__,
         "psycopg": _version("psycopg"),
+        "driver": connection_driver(),
         "python": platform.python_version(),
         "op": args.op,
         "registered": len(library.registered()),
@@ -195,7 +237,7 @@ def main() -> int:
         args.out.write_text(json.dumps(result))
         return 0
 
-    operation = _operation(library, args.op)
+    operation = _bare(library, connection) if args.op == "bare" else _operation(library, args.op)
     recorder = Recorder(connection)
     profiler = cProfile.Profile() if args.profile else None
     with recorder.recording():

@@ -66,7 +66,7 @@ def main() -> int:
         rows.append((major, VERSIONS[major], done.returncode, last, time.perf_counter() - started))
         print(f"PostgreSQL {VERSIONS[major]}: exit {done.returncode}: {last}", flush=True)
     print("\n| PostgreSQL | result | time |\n| --- | --- | --- |")
-    for major, version, code, last, seconds in rows:
+    for _major, version, code, last, seconds in rows:
         print(f"| {version} | {'green' if code == 0 else 'RED'}: {last} | {seconds:.0f} s |")
     return 0 if all(code == 0 for _, _, code, _, _ in rows) else 1
 

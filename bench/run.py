@@ -1,10 +1,12 @@
 """Benchmark pgtrigger_live against django-pgtrigger 4.17.0, side by side, in one run.
 
-    python bench/run.py            # a few minutes; writes bench/README.md and bench/results/
+    python bench/run.py            # ~8 minutes; writes bench/README.md, RESULTS-*.md, results/
 
-Run by hand, never by pytest. django-pgtrigger runs in its own virtualenv
-(bench/.venv-pgtrigger, created on first use); pgtrigger_live runs from this checkout with the
-system python. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or is a throwaway
+Run by hand, never by pytest. Everything runs once per driver (psycopg2, then psycopg 3;
+``--drivers``), both libraries on the same driver, next to two floors: the no-op's catalog
+query alone on a plain driver cursor (F0) and the first install's plan sent by psql (F1).
+django-pgtrigger runs in its own virtualenv (bench/.venv-pgtrigger, created on first use, or
+BENCH_ANCHOR_PYTHON); pgtrigger_live runs from this checkout with the system python. PostgreSQL comes from DATABASE_URL (the role needs CREATEDB) or is a throwaway
 server started by tests/pgtest.py (set PG_BINDIR to choose the binaries).
 
 Every timed number is the median of --runs fresh processes; each process times only the
@@ -44,7 +46,13 @@ REPO = BENCH.parent
 CHILD = BENCH / "child.py"
 VENV = BENCH / ".venv-pgtrigger"
 RESULTS = BENCH / "results"
-ANCHOR_REQUIREMENTS = ("django-pgtrigger==4.17.0", "Django==5.2.*", "psycopg[binary]")
+ANCHOR_REQUIREMENTS = (
+    "django-pgtrigger==4.17.0",
+    "Django==5.2.*",
+    "psycopg[binary]",
+    "psycopg2-binary",
+)
+DRIVERS = ("psycopg2", "psycopg")
 DB_PREFIX = "pgtl_bench_"
 #: Every measured count that must not vary between runs of one scenario.
 COUNT_KEYS = ("round_trips", "statements", "transactions", "ddl_total", "table_lock_statements")
@@ -63,6 +71,7 @@ class Library:
     title: str
     python: Path
     pythonpath: str | None
+    driver: str = "psycopg"
 
 
 # -- setup ------------------------------------------------------------------------------------
@@ -70,8 +79,10 @@ class Library:
 
 def ensure_venv() -> Path:
     """bench/.venv-pgtrigger's python, with django-pgtrigger 4.17.0 installed in it."""
-    python = VENV / "bin" / "python"
-    probe = "import importlib.metadata as m; print(m.version('django-pgtrigger'))"
+    python = Path(os.environ.get("BENCH_ANCHOR_PYTHON") or VENV / "bin" / "python")
+    probe = (
+        "import importlib.metadata as m, psycopg, psycopg2; print(m.version('django-pgtrigger'))"
+    )
     if python.exists():
         done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
         if done.returncode == 0 and done.stdout.strip() == "4.17.0":
@@ -243,6 +254,7 @@ class Bench:
             "BENCH_TRIGGERS": str(self.triggers if triggers is None else triggers),
             "BENCH_VARIANT": variant,
             "BENCH_INSTALL_ON_MIGRATE": "1" if install_on_migrate else "0",
+            "BENCH_DRIVER": lib.driver,
         }
         if lib.pythonpath:
             env["PYTHONPATH"] = lib.pythonpath
@@ -346,6 +358,8 @@ class Bench:
             result["functions_after"] = count_functions(self.cluster, db)
             self.record("S1", lib, result)
             self.cluster.drop(db)
+        self.say("F1 psql floor of the first install")
+        self.psql_floor(next(lib for lib in self.libraries if lib.module == "pgtrigger_live"))
 
     def in_sync(self) -> None:
         """S2 install(), S2m migrate and S3 ls on a database that is already in sync."""
@@ -353,20 +367,97 @@ class Bench:
             lib.module: self.clone(lib, "sync", self.installed[lib.module])
             for lib in self.libraries
         }
+        live = next(lib for lib in self.libraries if lib.module == "pgtrigger_live")
         for scenario, op in (("S2", "install"), ("S2m", "migrate"), ("S3", "ls")):
             self.say(f"{scenario} {op} with everything in sync")
-            for _, lib in self.runs():
+            for run, lib in self.runs():
                 db = dbs[lib.module]
                 before = snapshot(self.cluster, db)
                 result = self.child(lib, op, db=db, label=scenario)
                 result["catalog"] = compare(before, snapshot(self.cluster, db))
                 self.record(scenario, lib, result)
+                if scenario == "S2" and lib is live and run % 2 == 0:
+                    self.bare_query(live, db)
+                elif scenario == "S2" and lib is not live and run % 2 == 1:
+                    self.bare_query(live, dbs[live.module])
         self.say("S2 lock check: install() while a writer holds every table")
         for lib in self.libraries:
             self.extras["lock_checks"].setdefault("S2", {})[lib.module] = self.lock_check(
                 lib, dbs[lib.module], variant="0"
             )
             self.cluster.drop(dbs[lib.module])
+
+    def bare_query(self, live: Library, db: str) -> None:
+        """F0: the catalog query of a no-op alone, on a plain driver cursor (fresh backend)."""
+        result = self.child(live, "bare", db=db, label="F0 bare catalog query")
+        self.record("F0", live, result)
+
+    def psql_floor(self, live: Library) -> None:
+        """F1/F1d: the first install's plan sent by psql as one transaction in one query.
+
+        The statements are those of ``pgtrigger install --dry-run --json`` on the empty
+        template (F1, each action signed by its own DO block, as the JSON lists them) and
+        the same without the signing blocks (F1d: the trigger DDL alone). psql's ``\\timing``
+        measures from sending to the result, connection excluded, as the children do.
+        """
+        env = child_environment() | {
+            "BENCH_LIB": live.module,
+            "BENCH_DB": json.dumps(self.cluster.settings(self.empty)),
+            "BENCH_TRIGGERS": str(self.triggers),
+            "BENCH_VARIANT": "0",
+            "BENCH_DRIVER": live.driver,
+            "DJANGO_SETTINGS_MODULE": "benchproj.settings",
+        }
+        if live.pythonpath:
+            env["PYTHONPATH"] = live.pythonpath
+        done = subprocess.run(
+            [str(live.python), "manage.py", "pgtrigger", "install", "--dry-run", "--json"],
+            cwd=self.project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        actions = json.loads(done.stdout)["actions"]
+        statements = [sql for action in actions for sql in action["sql"]]
+        ddl_only = [sql for sql in statements if not sql.startswith("DO ")]
+        entry = pgtest.parse_database_url(self.cluster.url)
+        psql_env = child_environment() | {"PGPASSWORD": str(entry.get("PASSWORD") or "")}
+        for key, chosen in (("F1", statements), ("F1d", ddl_only)):
+            script = self.workdir / f"floor-{key}.sql"
+            # "\;" keeps psql from splitting: the whole transaction is one query, one round trip.
+            script.write_text("\\timing on\n" + " \\;\n".join(["BEGIN", *chosen, "COMMIT"]) + ";\n")
+            for run in range(self.args.runs):
+                db = self.clone(live, f"floor_{run}", self.empty)
+                out = subprocess.run(
+                    [
+                        "psql",
+                        "-X",
+                        "-q",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-h",
+                        str(entry.get("HOST") or "localhost"),
+                        "-p",
+                        str(entry.get("PORT") or 5432),
+                        "-U",
+                        str(entry.get("USER") or "postgres"),
+                        "-d",
+                        db,
+                        "-f",
+                        str(script),
+                    ],
+                    env=psql_env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                times = [
+                    float(line.split()[1]) for line in out.splitlines() if line.startswith("Time:")
+                ]
+                self.expect_triggers(db, self.triggers, key)
+                self.cluster.drop(db)
+                self.record(key, live, {"op_s": times[-1] / 1000, "statements": len(chosen)})
 
     def one_change(self) -> None:
         """S4: each run's code differs from the database in one trigger's body."""
@@ -504,6 +595,17 @@ def summarize_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def summarize_floor(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A floor (F0, F1, F1d): times only."""
+    times = [r["op_s"] for r in results]
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "times_s": [round(t, 4) for t in times],
+    }
+
+
 def machine(cluster: Cluster, server_note: str, source: str) -> dict[str, Any]:
     cpu = "?"
     with contextlib.suppress(OSError):
@@ -564,7 +666,10 @@ def pgtrigger_live_source(ref: str | None, workdir: Path) -> tuple[Path, str]:
 
 def build_summary(bench: Bench, meta: dict[str, Any]) -> dict[str, Any]:
     scenarios = {
-        name: {lib: summarize_runs(results) for lib, results in by_lib.items()}
+        name: {
+            lib: summarize_runs(results) if name.startswith("S") else summarize_floor(results)
+            for lib, results in by_lib.items()
+        }
         for name, by_lib in bench.scenarios.items()
     }
     setup = {
@@ -617,6 +722,16 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (project, raw)")
     parser.add_argument(
+        "--drivers",
+        default=",".join(DRIVERS),
+        help="database drivers to run everything under, in turn (default: psycopg2,psycopg)",
+    )
+    parser.add_argument(
+        "--machine-note",
+        default="",
+        help="how busy the machine was (written next to the figures)",
+    )
+    parser.add_argument(
         "--ref",
         help="measure pgtrigger_live as committed at this git ref (default: the working tree)",
     )
@@ -631,10 +746,6 @@ def main() -> int:
         else:
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
         source, source_note = pgtrigger_live_source(args.ref, workdir)
-        libraries = [
-            Library("pgtrigger", "django-pgtrigger 4.17.0", venv_python, None),
-            Library("pgtrigger_live", "pgtrigger_live", Path(sys.executable), str(source)),
-        ]
         if url := os.environ.get("DATABASE_URL"):
             server_note = " (DATABASE_URL)"
         else:
@@ -644,26 +755,49 @@ def main() -> int:
             server_note = f" (throwaway server, {pgtest.find_bindir()})"
         cluster = Cluster(url)
         cleanup.callback(cluster.close)
-        bench = Bench(args, cluster, libraries, workdir)
-        meta = machine(cluster, server_note, source_note)
-        bench.prepare()
-        bench.setup_times()
-        bench.first_install()
-        bench.in_sync()
-        bench.one_change()
-        bench.prune()
-        bench.concurrency()
-        meta["duration_s"] = round(time.monotonic() - started)
-        summary = build_summary(bench, meta)
-        text = report.render(summary)
-        print(text)
+        summaries: dict[str, dict[str, Any]] = {}
+        raws: list[dict[str, Any]] = []
+        for driver in args.drivers.split(","):
+            if driver not in DRIVERS:
+                raise BenchError(f"--drivers: {driver!r} is not one of {', '.join(DRIVERS)}")
+            print(f"== driver {driver}", flush=True)
+            started_driver = time.monotonic()
+            libraries = [
+                Library("pgtrigger", "django-pgtrigger 4.17.0", venv_python, None, driver),
+                Library(
+                    "pgtrigger_live", "pgtrigger_live", Path(sys.executable), str(source), driver
+                ),
+            ]
+            driver_dir = workdir / driver
+            driver_dir.mkdir()
+            bench = Bench(args, cluster, libraries, driver_dir)
+            meta = machine(cluster, server_note, source_note) | {"driver": driver}
+            bench.prepare()
+            bench.setup_times()
+            bench.first_install()
+            bench.in_sync()
+            bench.one_change()
+            bench.prune()
+            bench.concurrency()
+            meta["duration_s"] = round(time.monotonic() - started_driver)
+            summaries[driver] = build_summary(bench, meta)
+            raws.extend(bench.raw)
+            print(report.render(summaries[driver]), flush=True)
+        overview = report.render_overview(
+            summaries, round(time.monotonic() - started), args.machine_note
+        )
+        print(overview)
         if not args.no_write:
             RESULTS.mkdir(exist_ok=True)
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            (RESULTS / "results.json").write_text(json.dumps(summary, indent=1) + "\n")
-            (RESULTS / f"raw-{stamp}.json.tmp").write_text(json.dumps(bench.raw))
-            (BENCH / "README.md").write_text(text)
-            print(f"wrote {BENCH / 'README.md'} and {RESULTS}/", file=sys.stderr)
+            for driver, summary in summaries.items():
+                (RESULTS / f"results-{driver}.json").write_text(
+                    json.dumps(summary, indent=1) + "\n"
+                )
+                (BENCH / f"RESULTS-{driver}.md").write_text(report.render(summary))
+            (RESULTS / f"raw-{stamp}.json.tmp").write_text(json.dumps(raws))
+            (BENCH / "README.md").write_text(overview)
+            print(f"wrote {BENCH / 'README.md'}, RESULTS-*.md and {RESULTS}/", file=sys.stderr)
     return 0
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import DatabaseError, OperationalError, connections, transaction
 
-from pgtrigger_live import catalog, conf, ddl, reporting
+from pgtrigger_live import catalog, conf, ddl, operations, reporting
 from pgtrigger_live.catalog import Snapshot
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
 from pgtrigger_live.planner import Action, Plan
@@ -261,14 +260,14 @@ def _lost_message(alias: str, stage: str, exc: BaseException, *, nested: bool) -
 
 #: Lock modes (as pg_locks names them) each mode we take conflicts with.
 _CONFLICTS = {
-    ddl.SHARE_UPDATE_EXCLUSIVE: {
+    operations.SHARE_UPDATE_EXCLUSIVE: {
         "ShareUpdateExclusiveLock",
         "ShareLock",
         "ShareRowExclusiveLock",
         "ExclusiveLock",
         "AccessExclusiveLock",
     },
-    ddl.SHARE_ROW_EXCLUSIVE: {
+    operations.SHARE_ROW_EXCLUSIVE: {
         "RowExclusiveLock",
         "ShareUpdateExclusiveLock",
         "ShareLock",
@@ -276,7 +275,7 @@ _CONFLICTS = {
         "ExclusiveLock",
         "AccessExclusiveLock",
     },
-    ddl.ACCESS_EXCLUSIVE: {
+    operations.ACCESS_EXCLUSIVE: {
         "AccessShareLock",
         "RowShareLock",
         "RowExclusiveLock",
@@ -303,27 +302,13 @@ SELECT l.relation::bigint, pg_catalog.format('%%I.%%I', n.nspname, c.relname), l
 
 
 def lock_modes(plan: Plan) -> dict[int, str]:
-    """Table oid -> the strongest lock mode the plan's statements take on it."""
+    """Table oid -> the strongest lock mode the plan's operations take on it."""
     modes: dict[int, str] = {}
     for action in plan.actions:
-        mode = _action_mode(action)
-        oid = action.table.oid
-        if mode is not None and (
-            oid not in modes or ddl.LOCK_MODES.index(mode) > ddl.LOCK_MODES.index(modes[oid])
-        ):
-            modes[oid] = mode
+        mode = operations.strongest([action.lock, modes.get(action.table.oid)])
+        if mode is not None:
+            modes[action.table.oid] = mode
     return modes
-
-
-def _action_mode(action: Action) -> str | None:
-    if any(s.startswith("DROP TRIGGER") for s in action.statements):
-        return ddl.ACCESS_EXCLUSIVE
-    if any(_TABLE_DDL.match(s) for s in action.statements):
-        return ddl.SHARE_ROW_EXCLUSIVE
-    return ddl.SHARE_UPDATE_EXCLUSIVE if action.signature is not None else None
-
-
-_TABLE_DDL = re.compile(r"^(CREATE (OR REPLACE )?(CONSTRAINT )?TRIGGER|ALTER TABLE) ")
 
 
 def _busy_message(
@@ -333,7 +318,7 @@ def _busy_message(
     modes = lock_modes(plan) if plan is not None else {}
     busy = _busy_oid(exc)
     if busy is not None:
-        modes = {busy: modes.get(busy, ddl.ACCESS_EXCLUSIVE)}
+        modes = {busy: modes.get(busy, operations.ACCESS_EXCLUSIVE)}
     holders: list[str] = []
     tables: list[str] = []
     if modes:

@@ -9,14 +9,15 @@ unless they change the SQL Postgres stores.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db import models
 
 from pgtrigger_live.clauses import Row
 from pgtrigger_live.conditions import compiling_for
-from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.state import CompiledTrigger, Signature
+from pgtrigger_live.exceptions import DeclarationError, InstallError
+from pgtrigger_live.state import CompiledTrigger, RenderedSQL, Signature
 from pgtrigger_live.triggers import Trigger
 
 if TYPE_CHECKING:
@@ -45,10 +46,10 @@ def _clause_hash(parts: list[object]) -> str:
     return hashlib.sha1("\x1f".join(map(repr, parts)).encode()).hexdigest()
 
 
-def compile_trigger(
-    model: type[models.Model], trigger: Trigger, connection: BaseDatabaseWrapper | None = None
-) -> CompiledTrigger:
-    """Compile one trigger for one model. Raises DeclarationError naming both on bad input."""
+def _render(
+    model: type[models.Model], trigger: Trigger, connection: BaseDatabaseWrapper | None
+) -> tuple[RenderedSQL, list[object]]:
+    """Render the SQL text, and the clause parts the clause hash covers."""
     try:
         # Conditions resolved anywhere in the trigger's hooks (e.g. a Composer's statement-level
         # templates) compile with this connection, not the default alias.
@@ -68,23 +69,81 @@ def compile_trigger(
     referencing = trigger.referencing.render() if trigger.referencing is not None else None
     level = str(trigger.level or Row)
     clause = [constraint, str(trigger.when), events, level, timing, referencing, condition, execute]
-    body_md5 = hashlib.md5((body or "").encode(), usedforsecurity=False).hexdigest()
+    return RenderedSQL(events, referencing, condition, execute, body), clause
+
+
+def _head(
+    model: type[models.Model],
+    trigger: Trigger,
+    signature: Signature,
+    has_body: bool,
+    sql: RenderedSQL | Callable[[], RenderedSQL],
+    uri: str | None = None,
+    pgid: str | None = None,
+) -> CompiledTrigger:
+    assert trigger.when is not None
     return CompiledTrigger(
-        uri=trigger.get_uri(model),
-        pgid=trigger.get_pgid(model),
+        uri=uri if uri is not None else trigger.get_uri(model),
+        pgid=pgid if pgid is not None else trigger.get_pgid(model),
         db_table=model._meta.db_table,
-        constraint=constraint,
+        constraint=trigger.timing is not None,
         when=str(trigger.when),
-        events=events,
-        level=level,
-        timing=timing,
-        referencing=referencing,
-        condition=condition,
-        execute=execute,
-        body=body,
-        signature=Signature(clause_hash=_clause_hash(clause), body_md5=body_md5),
+        level=str(trigger.level or Row),
+        timing=f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None,
+        signature=signature,
         shape=_shape(trigger),
+        has_body=has_body,
+        sql=sql,
     )
+
+
+def compile_trigger(
+    model: type[models.Model],
+    trigger: Trigger,
+    connection: BaseDatabaseWrapper | None = None,
+    *,
+    digest: str | None = None,
+) -> CompiledTrigger:
+    """Compile one trigger for one model. Raises DeclarationError naming both on bad input.
+
+    ``digest``: the declaration's digest (digest.py), recorded in the comment it signs.
+    """
+    rendered, clause = _render(model, trigger, connection)
+    body_md5 = hashlib.md5((rendered.body or "").encode(), usedforsecurity=False).hexdigest()
+    signature = Signature(clause_hash=_clause_hash(clause), body_md5=body_md5, digest=digest)
+    return _head(model, trigger, signature, rendered.body is not None, rendered)
+
+
+def deferred_trigger(
+    model: type[models.Model],
+    trigger: Trigger,
+    connection: BaseDatabaseWrapper | None,
+    signature: Signature,
+    *,
+    uri: str | None = None,
+    pgid: str | None = None,
+) -> CompiledTrigger:
+    """The trigger as installed from the same declaration: ``signature`` is the comment of a
+    trigger whose digest equals this declaration's, so it is what compiling would give.
+
+    Nothing is rendered now; the SQL is rendered if an action needs it (the trigger was
+    altered in the database), and then checked against ``signature``. Only for declarations
+    that have a digest: those run their own function (``digest.TRUSTED_TRIGGERS``).
+    ``uri`` and ``pgid``: the trigger's, when the caller has them already.
+    """
+
+    def render() -> RenderedSQL:
+        compiled = compile_trigger(model, trigger, connection, digest=signature.digest)
+        got, wanted = compiled.signature, signature
+        if (got.clause_hash, got.body_md5) != (wanted.clause_hash, wanted.body_md5):
+            raise InstallError(
+                f"{compiled.uri}: its declaration digest matches the installed trigger, but "
+                "its SQL does not: the digest misses something the SQL depends on (a bug; "
+                "please report it). Nothing was changed."
+            )
+        return compiled.rendered
+
+    return _head(model, trigger, signature, True, render, uri, pgid)
 
 
 _WHEN_BITS = {"BEFORE": 1 << 1, "AFTER": 0, "INSTEAD OF": 1 << 6}

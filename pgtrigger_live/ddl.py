@@ -5,16 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pgtrigger_live import sql
+from pgtrigger_live.operations import (
+    LOCK_MODES,
+    CreateFunction,
+    CreateTrigger,
+    DropFunction,
+    DropTrigger,
+    Operation,
+)
 from pgtrigger_live.state import CompiledTrigger, Enabled, InstalledTrigger, TableRef
+
+
+def render(op: Operation) -> str:
+    """The one statement an operation sends: the only place plans become SQL."""
+    if isinstance(op, CreateFunction):
+        assert op.trigger.body is not None
+        return _create_function(op.schema, op.name, op.trigger.body)
+    if isinstance(op, CreateTrigger):
+        return create_trigger(op.trigger, op.table, replace=op.replace)
+    if isinstance(op, DropTrigger):
+        return drop_trigger(op.pgid, op.table)
+    if isinstance(op, DropFunction):
+        return drop_function(op.schema, op.name)
+    return set_enabled(op.pgid, op.table, mode=op.mode)
+
+
+def _create_function(schema: str, name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {sql.qualified(schema, name)}() RETURNS TRIGGER "
+        f"LANGUAGE plpgsql AS {sql.dollar_quote(body)}"
+    )
 
 
 def create_function(trigger: CompiledTrigger, table: TableRef) -> str:
     assert trigger.body is not None
-    name = sql.qualified(table.schema, trigger.pgid)
-    return (
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS TRIGGER LANGUAGE plpgsql AS "
-        f"{sql.dollar_quote(trigger.body)}"
-    )
+    return _create_function(table.schema, trigger.pgid, trigger.body)
 
 
 def create_trigger(trigger: CompiledTrigger, table: TableRef, *, replace: bool) -> str:
@@ -121,17 +146,16 @@ def set_enabled(pgid: str, table: TableRef, *, mode: Enabled) -> str:
 
 def drop_installed(installed: InstalledTrigger) -> list[str]:
     """Drop one of our triggers and, when it is the trigger's own, its function."""
-    statements = [drop_trigger(installed.pgid, installed.table)]
+    return [render(op) for op in drop_ops(installed)]
+
+
+def drop_ops(installed: InstalledTrigger) -> list[Operation]:
+    """The operations that drop one of our triggers and, when it is its own, its function."""
+    ops: list[Operation] = [DropTrigger(installed.table, installed.pgid)]
     if installed.owns_function and installed.function_schema and installed.function_name:
-        statements.append(drop_function(installed.function_schema, installed.function_name))
-    return statements
+        ops.append(DropFunction(installed.function_schema, installed.function_name))
+    return ops
 
-
-#: Table lock modes a reconcile takes, weakest first (the strongest one a table needs wins).
-SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # COMMENT ON TRIGGER (signing)
-SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"  # CREATE [OR REPLACE] TRIGGER, ENABLE/DISABLE
-ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # DROP TRIGGER
-LOCK_MODES = (SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE)
 
 #: DETAIL of the lock_not_available error ``lock_tables`` raises: this prefix, then the oid.
 BUSY_DETAIL = "pgtrigger_live.busy:"

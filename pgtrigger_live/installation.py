@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +15,16 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, 
 
 from pgtrigger_live import applier, catalog, conf, registry, reporting
 from pgtrigger_live.catalog import ScopeView, Snapshot
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.desired import allowed, collect, is_postgres, owner_of, project_tables
+from pgtrigger_live.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.desired import (
+    TableIndex,
+    allowed,
+    collect,
+    is_postgres,
+    owner_of,
+    project_tables,
+)
+from pgtrigger_live.digest import Digester
 from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
 from pgtrigger_live.planner import (
     Action,
@@ -29,7 +39,15 @@ from pgtrigger_live.planner import (
 )
 from pgtrigger_live.schemas import Routing
 from pgtrigger_live.schemas import scopes as schema_scopes
-from pgtrigger_live.state import Enabled, Owner, Scope, Status
+from pgtrigger_live.state import (
+    HASH_VERSION,
+    CompiledTrigger,
+    Enabled,
+    Owner,
+    Scope,
+    Signature,
+    Status,
+)
 from pgtrigger_live.triggers import Trigger
 
 logger = logging.getLogger("pgtrigger_live")
@@ -56,11 +74,13 @@ class _Reading:
     tables: list[str]
     desired: list[list[Desired]]
     snapshot: Snapshot
+    #: The project's tables, as read once for this call (None: read when needed).
+    index: TableIndex | None = None
 
     def entries(self, snapshot: Snapshot) -> list[list[Entry]]:
         """The statuses of each scope (the router asked as that scope's schema)."""
         result = []
-        index = project_tables()
+        index = self.index if self.index is not None else project_tables()
         for view, desired in zip(snapshot.views, self.desired, strict=True):
             with self.routing(view.scope.schema) if self.routing else nullcontext():
                 result.append(statuses(desired, view, owner_of(self.alias, view.home, index)))
@@ -89,14 +109,49 @@ def _read(
     )
     # Schema-qualified tables are read whether or not their model still declares a trigger:
     # a trigger removed from such a model is on no home schema, and would go unseen.
-    qualified = [_qualified(key) for key in project_tables() if key[0] is not None]
+    index = project_tables()
+    qualified = [_qualified(key) for key in index if key[0] is not None]
     connection = connections[alias]
-    with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-        compiled = [
-            compile_trigger(model, trigger, connection) if w else None
+    connection.ensure_connection()
+    digester = Digester.for_connection(connection)
+
+    def declared() -> tuple[list[str | None], list[str | None]]:
+        """Digests and Postgres ids: pure work on the declarations, no connection used."""
+        digests = [
+            digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
         ]
-        snapshot = finish()
+        pgids = [
+            trigger.get_pgid(model) if digest is not None else None
+            for (_, model, trigger), digest in zip(items, digests, strict=True)
+        ]
+        return digests, pgids
+
+    # What needs no catalog is done while the server runs the query. psycopg 3 sends the
+    # query in pipeline mode, so it is done inline; psycopg2 cannot, but releases the GIL while
+    # it waits: there it runs in a thread of its own (unless too little to pay for a thread).
+    # Not a thread under psycopg 3: its wait loop needs the GIL, and losing it costs more.
+    with contextlib.ExitStack() as stack:
+        work: Future[tuple[list[str | None], list[str | None]]] | None = None
+        driver = getattr(connection, "Database", None)
+        if len(items) >= THREAD_FROM and getattr(driver, "__name__", "") == "psycopg2":
+            pool = stack.enter_context(ThreadPoolExecutor(1, "pgtrigger_live-digest"))
+            work = pool.submit(declared)
+        with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
+            digests, pgids = work.result() if work is not None else declared()
+            snapshot = finish()
+    signed = _signed_by_digest(snapshot)
+    compiled: list[CompiledTrigger | None] = []
+    for (uri, model, trigger), w, digest, pgid in zip(items, wanted, digests, pgids, strict=True):
+        if not w:
+            compiled.append(None)
+        elif digest is not None and digest in signed:
+            # Installed from this very declaration: its comment holds what compiling gives.
+            compiled.append(
+                deferred_trigger(model, trigger, connection, signed[digest], uri=uri, pgid=pgid)
+            )
+        else:
+            compiled.append(compile_trigger(model, trigger, connection, digest=digest))
     everywhere = [
         Desired(uri, c.pgid if c is not None else t.get_pgid(m), m._meta.db_table, c)
         for (uri, m, t), c in zip(items, compiled, strict=True)
@@ -117,7 +172,26 @@ def _read(
         scopes = [scopes[i] for i in present]
         desired = [desired[i] for i in present]
         snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
-    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot)
+    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot, index)
+
+
+#: Declarations from which their digests are computed in a thread, next to the catalog query.
+THREAD_FROM = 50
+
+
+def _signed_by_digest(snapshot: Snapshot) -> dict[str, Signature]:
+    """Digest -> the signature of an installed trigger of ours whose comment records it.
+
+    A digest covers the declaration, its model and the versions that render it (digest.py),
+    so any trigger signed with it (in any scope) holds the hashes compiling would give.
+    """
+    found: dict[str, Signature] = {}
+    for view in snapshot.views:
+        for trigger in view.triggers:
+            signature = trigger.signature
+            if signature is not None and signature.digest and signature.version == HASH_VERSION:
+                found.setdefault(signature.digest, signature)
+    return found
 
 
 def _qualified(key: tuple[str | None, str]) -> str:
@@ -165,7 +239,9 @@ def _reconcile(
         scopes = [reading.scopes[i] for i in chunk]
         seen = Snapshot([reading.snapshot.views[i] for i in chunk], reading.snapshot.server_version)
         desired = [reading.desired[i] for i in chunk]
-        part = _Reading(alias, scopes, reading.routing, reading.tables, desired, seen)
+        part = _Reading(
+            alias, scopes, reading.routing, reading.tables, desired, seen, reading.index
+        )
 
         def make_plan(snapshot: Snapshot, part: _Reading = part) -> Plan:
             return _merge(

@@ -1,7 +1,8 @@
 """Diff what the code declares against what the catalog holds. Pure: no connection in sight.
 
 ``statuses`` gives one Entry per declared trigger (plus PRUNE entries); the ``plan_*``
-functions turn entries into Actions, each with its reason and its exact statements.
+functions turn entries into Actions: operations (``operations.py``) with their reason and
+the catalog row they were decided from. ``ddl.render`` is the only place they become SQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from dataclasses import dataclass, field
 
 from pgtrigger_live import ddl
 from pgtrigger_live.catalog import ScopeView
+from pgtrigger_live.operations import (
+    SHARE_UPDATE_EXCLUSIVE,
+    CreateFunction,
+    CreateTrigger,
+    DropFunction,
+    DropTrigger,
+    Operation,
+    SetEnabled,
+    strongest,
+)
 from pgtrigger_live.state import (
     HASH_VERSION,
     CompiledTrigger,
@@ -64,7 +75,8 @@ class Entry:
 class ActionKind(str, enum.Enum):
     CREATE = "create"
     REPLACE = "replace"
-    DROP = "drop"
+    DROP = "drop"  # uninstall requested
+    PRUNE = "prune"  # no longer declared: dropped by ``prune`` (or install with pruning)
     ENABLE = "enable"
     DISABLE = "disable"
     SIGN = "sign"
@@ -75,15 +87,24 @@ class ActionKind(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """One change to one trigger: its operations, why, and the installed state it saw."""
+
     kind: ActionKind
     uri: str
     pgid: str
     table: TableRef
     reason: str
-    statements: tuple[str, ...]
-    #: The code's signature to comment the trigger with once ``statements`` ran (None: the
-    #: action leaves no trigger to sign). The applier signs a whole batch with one statement.
+    ops: tuple[Operation, ...]
+    #: The code's signature to comment the trigger with once ``ops`` ran (None: the action
+    #: leaves no trigger to sign). The applier signs a whole batch with one statement.
     signature: str | None = None
+    #: The catalog row the decision was made from (None: nothing was installed).
+    seen: InstalledTrigger | None = None
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        """The operations as SQL, rendered in one place (``ddl.render``)."""
+        return tuple(ddl.render(op) for op in self.ops)
 
     @property
     def sql(self) -> tuple[str, ...]:
@@ -91,6 +112,14 @@ class Action:
         if self.signature is None:
             return self.statements
         return (*self.statements, ddl.sign([(self.table, self.pgid, self.signature)]))
+
+    @property
+    def lock(self) -> str | None:
+        """The strongest table lock its statements take (signing alone: a comment's)."""
+        mode = strongest([op.lock for op in self.ops])
+        if mode is None and self.signature is not None:
+            return SHARE_UPDATE_EXCLUSIVE
+        return mode
 
     def describe(self) -> str:
         return f"{self.kind:<8} {self.uri} on {self.table.schema}.{self.table.name}: {self.reason}"
@@ -110,6 +139,13 @@ class Plan:
     @property
     def statements(self) -> list[str]:
         return [s for a in self.actions for s in a.sql]
+
+    def counts(self) -> dict[ActionKind, int]:
+        """How many actions of each kind: the plan printed without SQL."""
+        counts: dict[ActionKind, int] = {}
+        for action in self.actions:
+            counts[action.kind] = counts.get(action.kind, 0) + 1
+        return counts
 
     def describe(self, *, sql: bool = False) -> list[str]:
         lines: list[str] = []
@@ -133,7 +169,7 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     if signature.version != HASH_VERSION:
         return Status.OUTDATED, f"signed by hash format v{signature.version}"
     wanted = compiled.signature
-    if compiled.body is not None and not installed.owns_function:
+    if compiled.has_body and not installed.owns_function:
         return Status.OUTDATED, "the trigger executes another function"
     if installed.shape is not None and installed.shape != compiled.shape:
         return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
@@ -146,7 +182,7 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
         return Status.OUTDATED, "trigger definition changed"
     if signature.body_md5 != wanted.body_md5:
         return Status.OUTDATED, "function body changed"
-    if compiled.body is not None and installed.function_md5 != signature.body_md5:
+    if compiled.has_body and installed.function_md5 != signature.body_md5:
         return Status.TAMPERED, "function body was edited in the database"
     return Status.INSTALLED, "up to date"
 
@@ -230,10 +266,10 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
 # -- plans ----------------------------------------------------------------------------------
 
 
-def _restore_enabled(pgid: str, table: TableRef, enabled: Enabled) -> list[str]:
+def _restore_enabled(pgid: str, table: TableRef, enabled: Enabled) -> list[Operation]:
     if enabled is Enabled.ENABLED:
         return []
-    return [ddl.set_enabled(pgid, table, mode=enabled)]
+    return [SetEnabled(table, pgid, enabled)]
 
 
 def _install_action(
@@ -244,21 +280,22 @@ def _install_action(
     compiled, table, installed = entry.compiled, entry.table, entry.installed
     assert compiled is not None
     assert table is not None
-    body = [ddl.create_function(compiled, table)] if compiled.body is not None else []
+    body: list[Operation] = [CreateFunction(table.schema, compiled)] if compiled.has_body else []
 
-    def signed(kind: ActionKind, statements: list[str]) -> Action:
+    def signed(kind: ActionKind, ops: list[Operation]) -> Action:
         return Action(
             kind,
             entry.uri,
             entry.pgid,
             table,
             entry.reason,
-            tuple(statements),
+            tuple(ops),
             compiled.comment,
+            installed,
         )
 
     if installed is None:
-        created = ddl.create_trigger(compiled, table, replace=False)
+        created = CreateTrigger(table, compiled, replace=False)
         restored = _restore_enabled(entry.pgid, table, dropped_state or Enabled.ENABLED)
         return signed(ActionKind.CREATE, [*body, created, *restored])
     signature = installed.signature
@@ -266,36 +303,37 @@ def _install_action(
         signature is not None
         and signature.version == HASH_VERSION
         and signature.clause_hash == compiled.signature.clause_hash
-        and compiled.body is not None
+        and compiled.has_body
         and installed.owns_function
         and installed.shape == compiled.shape
         # The comment is re-signed from the trigger as it is: only when it is known intact.
         and signature.fingerprint_matches(installed.definition) is True
     )
+    ops: list[Operation]
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
-        statements = body
+        ops = body
     elif (
         compiled.constraint
         or installed.is_constraint
         or server_version < REPLACE_TRIGGER_MIN_VERSION
     ):
         # Constraint triggers cannot be replaced in place (nor any trigger before PG 14).
-        statements = [
-            ddl.drop_trigger(entry.pgid, table),
+        ops = [
+            DropTrigger(table, entry.pgid),
             *body,
-            ddl.create_trigger(compiled, table, replace=False),
+            CreateTrigger(table, compiled, replace=False),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
     else:
-        statements = [
+        ops = [
             *body,
-            ddl.create_trigger(compiled, table, replace=True),
+            CreateTrigger(table, compiled, replace=True),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
-    if compiled.body is None and installed.owns_function and installed.function_schema:
-        statements.append(ddl.drop_function(installed.function_schema, entry.pgid))
-    return signed(ActionKind.REPLACE, statements)
+    if not compiled.has_body and installed.owns_function and installed.function_schema:
+        ops.append(DropFunction(installed.function_schema, entry.pgid))
+    return signed(ActionKind.REPLACE, ops)
 
 
 def _unfingerprinted(entry: Entry) -> bool:
@@ -310,34 +348,55 @@ def _unfingerprinted(entry: Entry) -> bool:
     )
 
 
+def _undigested(entry: Entry) -> bool:
+    """Up to date, but its comment lacks the declaration's digest (or has another one).
+
+    Comments written before digests existed, or after an upgrade of pgtrigger_live, Django
+    or the server (each is part of the digest): the trigger was compared in full. Recording
+    the digest lets the next reconcile skip compiling it.
+    """
+    installed = entry.installed
+    signature = installed.signature if installed is not None else None
+    wanted = entry.compiled.signature.digest if entry.compiled is not None else None
+    return signature is not None and wanted is not None and signature.digest != wanted
+
+
 def _sign_action(entry: Entry) -> Action:
-    """Record the fingerprint of an up-to-date trigger: a comment only (ACCESS SHARE).
+    """Record the fingerprint and the digest of an up-to-date trigger: a comment only.
 
     For comments written before fingerprints existed, or by another major version (after
-    pg_upgrade): once recorded, later hand changes of the condition are detected again.
+    pg_upgrade): once recorded, later hand changes of the condition are detected again. For
+    comments without the declaration's digest: once recorded, reconciles skip compiling.
     """
     assert entry.installed is not None
     assert entry.compiled is not None
+    if _unfingerprinted(entry):
+        reason = "no comparable fingerprint (none, or from another server version): recorded now"
+    else:
+        reason = "up to date; the declaration's digest is recorded in the comment"
     return Action(
         ActionKind.SIGN,
         entry.uri,
         entry.pgid,
         entry.installed.table,
-        "no comparable fingerprint (none, or from another server version): recorded now",
+        reason,
         (),
         entry.compiled.comment,
+        entry.installed,
     )
 
 
-def _drop_action(entry: Entry, reason: str) -> Action:
-    assert entry.installed is not None
+def _drop_action(entry: Entry, reason: str, kind: ActionKind = ActionKind.DROP) -> Action:
+    installed = entry.installed
+    assert installed is not None
     return Action(
-        ActionKind.DROP,
+        kind,
         entry.uri,
         entry.pgid,
-        entry.installed.table,
+        installed.table,
         reason,
-        tuple(ddl.drop_installed(entry.installed)),
+        tuple(ddl.drop_ops(installed)),
+        seen=installed,
     )
 
 
@@ -352,7 +411,7 @@ def _selected(entries: list[Entry], uris: Collection[str] | None) -> list[Entry]
 def plan_prune(entries: list[Entry], *, foreign: bool = False) -> list[Action]:
     """Drop what is PRUNE (and, with ``foreign``, the FOREIGN triggers too)."""
     kinds = (Status.PRUNE, Status.FOREIGN) if foreign else (Status.PRUNE,)
-    return [_drop_action(e, e.reason) for e in entries if e.status in kinds]
+    return [_drop_action(e, e.reason, ActionKind.PRUNE) for e in entries if e.status in kinds]
 
 
 def plan_install(
@@ -376,7 +435,7 @@ def plan_install(
                 skipped.append((entry.uri, entry.reason))
                 continue
             actions.append(_install_action(entry, server_version, (enabled or {}).get(entry.uri)))
-        elif entry.status is Status.INSTALLED and _unfingerprinted(entry):
+        elif entry.status is Status.INSTALLED and (_unfingerprinted(entry) or _undigested(entry)):
             actions.append(_sign_action(entry))
     if prune:
         actions.extend(plan_prune(entries))
@@ -415,7 +474,8 @@ def plan_set_enabled(entries: list[Entry], uris: Collection[str] | None, *, enab
                 entry.pgid,
                 installed.table,
                 f"{kind} requested",
-                (ddl.set_enabled(entry.pgid, installed.table, mode=mode),),
+                (SetEnabled(installed.table, entry.pgid, mode),),
+                seen=installed,
             )
         )
     return Plan(tuple(actions), tuple(skipped))

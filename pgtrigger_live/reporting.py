@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
+from pgtrigger_live import ddl
 from pgtrigger_live.exceptions import did_you_mean
 from pgtrigger_live.planner import Action, Entry, Plan
 from pgtrigger_live.state import Status
@@ -44,10 +45,39 @@ def counts(kinds: Iterable[str]) -> str:
 
 def plan_summary(plan: Plan, *, dry_run: bool) -> str:
     """The last line under a plan: what was (or would be) done, and what was left alone."""
-    done = counts(a.kind.value for a in plan.actions) or "nothing"
+    done = counts(kind.value for kind, n in plan.counts().items() for _ in range(n)) or "nothing"
     head = f"Would apply: {done}" if dry_run else f"Applied: {done}"
     skipped = f"; {len(plan.skipped)} skipped" if plan.skipped else ""
     return f"{head}{skipped}."
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    """One action for ``--json``: its operations by name, their SQL, and what it saw."""
+    seen = action.seen
+    return {
+        "action": action.kind.value,
+        "uri": action.uri,
+        "pgid": action.pgid,
+        "table": f"{action.table.schema}.{action.table.name}",
+        "schema": action.table.schema,
+        "reason": action.reason,
+        "lock": action.lock,
+        "operations": [
+            {"op": _snake(type(op).__name__), "sql": ddl.render(op)} for op in action.ops
+        ],
+        "seen": None
+        if seen is None
+        else {
+            "enabled": seen.enabled.label,
+            "comment": seen.comment,
+            "function_md5": seen.function_md5,
+        },
+        "sql": list(action.sql),
+    }
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def action_line(action: Action, *, reason: bool) -> str:
@@ -103,6 +133,7 @@ def migrate_failed(alias: str, error: BaseException) -> str:
 
 
 __all__ = [
+    "action_json",
     "action_line",
     "command",
     "counts",

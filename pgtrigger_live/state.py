@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 COMMENT_PREFIX = "pgtrigger_live"
 #: Bumped only when the meaning of the hashes changes; older comments are then re-signed.
 HASH_VERSION = 1
+#: Marks the declaration digest in a comment (the fingerprint after it starts with a digit).
+DIGEST_TAG = "d"
 
 
 class Status(str, enum.Enum):
@@ -44,19 +47,23 @@ class Enabled(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """What a trigger's comment records: hash of the trigger clause, md5 of the body, and the
-    server's fingerprint of the trigger as created (see ``ddl.DEFINITION_FINGERPRINT``).
+    """What a trigger's comment records: hash of the trigger clause, md5 of the body, the
+    declaration digest, and the server's fingerprint of the trigger as created (see
+    ``ddl.DEFINITION_FINGERPRINT``).
 
-    The first three parts are computed from the code; the fingerprint is appended by the
-    server when the comment is written, so a later hand change of the WHEN condition, the
-    UPDATE OF columns or the transition tables shows as a different fingerprint. Comments
-    written before the fingerprint existed have none (``definition`` is None).
+    The hashes are computed from the compiled SQL; the digest from the declaration itself
+    (``digest.py``), so a reconcile can tell "unchanged" without compiling. The fingerprint
+    is appended by the server when the comment is written, so a later hand change of the WHEN
+    condition, the UPDATE OF columns or the transition tables shows as a different
+    fingerprint. Comments written before the fingerprint or the digest existed lack them
+    (None): ``pgtrigger_live:1:<clause>:<body>[:d<digest>][:<fingerprint>]``.
     """
 
     clause_hash: str
     body_md5: str
     version: int = HASH_VERSION
     definition: str | None = None
+    digest: str | None = None
 
     def fingerprint_matches(self, installed: str | None) -> bool | None:
         """Compare the recorded fingerprint with the trigger's current one.
@@ -72,7 +79,8 @@ class Signature:
 
     def render(self) -> str:
         """The comment without the fingerprint: the part the code determines."""
-        return f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"
+        text = f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"
+        return f"{text}:{DIGEST_TAG}{self.digest}" if self.digest else text
 
     @classmethod
     def parse(cls, comment: str | None) -> Signature | None:
@@ -80,10 +88,18 @@ class Signature:
         if not comment or not comment.startswith(COMMENT_PREFIX + ":"):
             return None
         parts = comment.split(":")
-        if len(parts) not in (4, 5) or not parts[1].isdigit():
+        if not 4 <= len(parts) <= 6 or not parts[1].isdigit():
             return None
-        definition = parts[4] if len(parts) == 5 else None
-        return cls(parts[2], parts[3], int(parts[1]), definition)
+        digest = definition = None
+        for extra in parts[4:]:
+            # A fingerprint starts with the server's major version: a digit, never the tag.
+            if extra.startswith(DIGEST_TAG) and digest is None and definition is None:
+                digest = extra[len(DIGEST_TAG) :]
+            elif not extra.startswith(DIGEST_TAG) and definition is None:
+                definition = extra
+            else:
+                return None
+        return cls(parts[2], parts[3], int(parts[1]), definition, digest)
 
 
 def is_legacy_comment(comment: str | None) -> bool:
@@ -92,8 +108,27 @@ def is_legacy_comment(comment: str | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderedSQL:
+    """The SQL text of one compiled trigger: what only rendering the declaration gives."""
+
+    events: str
+    referencing: str | None
+    condition: str
+    #: None: the trigger runs its own generated function ``body``.
+    execute: str | None
+    #: The PL/pgSQL source stored in pg_proc.prosrc (None with a custom ``execute``).
+    body: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledTrigger:
-    """Everything the database should hold for one (model, trigger): the compiler's output."""
+    """Everything the database should hold for one (model, trigger): the compiler's output.
+
+    The SQL text (``sql``) may be deferred: a function that renders it on first use. A
+    reconcile that finds the trigger installed from the same declaration (same digest) needs
+    only the signature and the shape, so it never renders. Equality ignores how far the
+    rendering went: the signature covers the SQL.
+    """
 
     uri: str
     pgid: str
@@ -101,18 +136,48 @@ class CompiledTrigger:
     db_table: str
     constraint: bool
     when: str
-    events: str
     level: str
     timing: str | None
-    referencing: str | None
-    condition: str
-    #: None: the trigger runs its own generated function ``body``.
-    execute: str | None
-    #: The PL/pgSQL source stored in pg_proc.prosrc (None with a custom ``execute``).
-    body: str | None
     signature: Signature
     #: pg_trigger.tgtype, plus 256 when deferrable and 512 when initially deferred.
     shape: int
+    #: The trigger runs a function of its own (``body``), not a custom ``execute``.
+    has_body: bool
+    sql: RenderedSQL | Callable[[], RenderedSQL] = field(compare=False, repr=False)
+
+    @property
+    def rendered(self) -> RenderedSQL:
+        """The SQL text, rendered now if it was deferred (then kept)."""
+        sql = self.sql
+        if isinstance(sql, RenderedSQL):
+            return sql
+        done = sql()
+        object.__setattr__(self, "sql", done)
+        return done
+
+    @property
+    def is_rendered(self) -> bool:
+        return isinstance(self.sql, RenderedSQL)
+
+    @property
+    def events(self) -> str:
+        return self.rendered.events
+
+    @property
+    def referencing(self) -> str | None:
+        return self.rendered.referencing
+
+    @property
+    def condition(self) -> str:
+        return self.rendered.condition
+
+    @property
+    def execute(self) -> str | None:
+        return self.rendered.execute
+
+    @property
+    def body(self) -> str | None:
+        return self.rendered.body
 
     @property
     def comment(self) -> str:

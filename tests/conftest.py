@@ -13,6 +13,8 @@ from django.db import connections, models
 from pgtrigger_live import registry
 from pgtrigger_live.triggers import Trigger
 
+pytest_plugins = ["tests.coverage_gate"]
+
 
 @pytest.fixture
 def extra_trigger() -> Iterator[Callable[[type[models.Model], Trigger], str]]:

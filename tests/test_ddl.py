@@ -5,10 +5,12 @@ ddl.sign's rollback on a missing trigger is shown end to end in tests/test_recon
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import ddl, sql
+from pgtrigger_live import ddl, operations, sql
 from pgtrigger_live.catalog import ScopeView, Snapshot, regclass_name, split_table
 from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
@@ -80,7 +82,8 @@ def test_create_trigger(kw: dict[str, object], replace: bool, text: str) -> None
 
 def test_create_trigger_with_a_custom_function() -> None:
     custom = compiled()
-    object.__setattr__(custom, "execute", '"lib"."f"(\'x\')')
+    sql = dataclasses.replace(custom.rendered, execute='"lib"."f"(\'x\')', body=None)
+    object.__setattr__(custom, "sql", sql)
     assert ddl.create_trigger(custom, TABLE, replace=False).endswith(
         'FOR EACH ROW EXECUTE FUNCTION "lib"."f"(\'x\')'
     )
@@ -268,11 +271,11 @@ def test_an_empty_snapshot_has_no_tables_or_triggers() -> None:
 
 def test_lock_tables_text() -> None:
     assert ddl.lock_tables([]) == ""
-    text = ddl.lock_tables([(9, ddl.ACCESS_EXCLUSIVE), (3, ddl.SHARE_ROW_EXCLUSIVE)])
+    text = ddl.lock_tables([(9, operations.ACCESS_EXCLUSIVE), (3, operations.SHARE_ROW_EXCLUSIVE)])
     assert text == (
         "DO $pgtrigger_live$DECLARE r record; busy oid; BEGIN "
         "FOR r IN SELECT c.oid, s.mode "
-        f"FROM (VALUES (9::oid, '{ddl.ACCESS_EXCLUSIVE}'), (3::oid, '{ddl.SHARE_ROW_EXCLUSIVE}')) "
+        f"FROM (VALUES (9::oid, '{operations.ACCESS_EXCLUSIVE}'), (3::oid, '{operations.SHARE_ROW_EXCLUSIVE}')) "
         "AS s(relid, mode) "
         "JOIN pg_catalog.pg_class c ON c.oid = s.relid AND c.relkind IN ('r', 'p') "
         "AND pg_catalog.has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE') "

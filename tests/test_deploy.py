@@ -13,10 +13,19 @@ import pytest
 from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import applier, ddl
+from pgtrigger_live import applier, ddl, operations
+from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.exceptions import ConnectionLostError, LockTimeoutError
+from pgtrigger_live.operations import (
+    CreateFunction,
+    CreateTrigger,
+    DropFunction,
+    DropTrigger,
+    Operation,
+    SetEnabled,
+)
 from pgtrigger_live.planner import Action, ActionKind, Plan
-from pgtrigger_live.state import Status, TableRef
+from pgtrigger_live.state import Enabled, Status, TableRef
 from tests import lockprobe
 from tests.testapp.models import Account, Plain
 
@@ -41,39 +50,42 @@ def status_of(uri: str) -> Status:
 # -- lock modes (plain data) -------------------------------------------------------------------
 
 
-def action(kind: ActionKind, oid: int, *statements: str, signed: bool = True) -> Action:
+def action(kind: ActionKind, oid: int, *ops: Operation, signed: bool = True) -> Action:
     table = TableRef("public", f"t{oid}", oid)
-    return Action(kind, f"a.M:{oid}", "pgid", table, "", statements, "sig" if signed else None)
+    return Action(kind, f"a.M:{oid}", "pgid", table, "", ops, "sig" if signed else None)
 
 
 def test_each_table_is_locked_once_in_the_strongest_mode_its_actions_need() -> None:
+    t = [TableRef("public", f"t{oid}", oid) for oid in range(6)]
+    compiled = compile_trigger(Plain, bump("lock_modes"))
     plan = Plan(
         (
             action(
                 ActionKind.REPLACE,
                 1,
-                "CREATE OR REPLACE FUNCTION f()",
-                "CREATE OR REPLACE TRIGGER x",
+                CreateFunction("public", compiled),
+                CreateTrigger(t[1], compiled, replace=True),
             ),
             action(
-                ActionKind.DROP,
+                ActionKind.PRUNE,
                 1,
-                "DROP TRIGGER IF EXISTS y ON t",
-                "DROP FUNCTION f()",
+                DropTrigger(t[1], "y"),
+                DropFunction("public", "y"),
                 signed=False,
             ),
-            action(ActionKind.ENABLE, 2, "ALTER TABLE t ENABLE TRIGGER x", signed=False),
+            action(ActionKind.ENABLE, 2, SetEnabled(t[2], "x", Enabled.ENABLED), signed=False),
             action(ActionKind.SIGN, 3),
-            action(ActionKind.REPLACE, 4, "CREATE OR REPLACE FUNCTION f()"),  # body only
-            action(ActionKind.CREATE, 5, "CREATE CONSTRAINT TRIGGER x"),
+            action(ActionKind.REPLACE, 4, CreateFunction("public", compiled)),  # body only
+            action(ActionKind.CREATE, 5, CreateTrigger(t[5], compiled, replace=False)),
+            action(ActionKind.DROP, 0, DropFunction("public", "z"), signed=False),  # no table
         )
     )
     assert applier.lock_modes(plan) == {
-        1: ddl.ACCESS_EXCLUSIVE,
-        2: ddl.SHARE_ROW_EXCLUSIVE,
-        3: ddl.SHARE_UPDATE_EXCLUSIVE,
-        4: ddl.SHARE_UPDATE_EXCLUSIVE,
-        5: ddl.SHARE_ROW_EXCLUSIVE,
+        1: operations.ACCESS_EXCLUSIVE,
+        2: operations.SHARE_ROW_EXCLUSIVE,
+        3: operations.SHARE_UPDATE_EXCLUSIVE,
+        4: operations.SHARE_UPDATE_EXCLUSIVE,
+        5: operations.SHARE_ROW_EXCLUSIVE,
     }
     with pytest.raises(ValueError, match="lock mode"):
         ddl.lock_tables([(1, "EXCLUSIVE; DROP TABLE t")])
@@ -299,3 +311,122 @@ def test_a_deferred_table_is_retried_until_the_deadline(
         assert (status_of(busy), status_of(free)) == (Status.INSTALLED, Status.INSTALLED)
     finally:
         pgtrigger.uninstall(busy, free)
+
+
+# -- deterministic concurrency: a stale plan, a lock released after the first timeout -------
+
+
+def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
+    """The snapshot and plan a process would make now for ``uri``, and a planner that
+    records every snapshot the applier asks it to plan from."""
+    from pgtrigger_live import installation, planner, registry
+
+    reading = installation._read("default", registry.select(uri), (), False)
+    calls: list[Any] = []
+
+    def make_plan(snapshot: Any) -> Plan:
+        calls.append(snapshot)
+        (entries,) = reading.entries(snapshot)
+        return planner.plan_install(
+            entries, {uri}, prune=False, server_version=snapshot.server_version
+        )
+
+    return reading, make_plan, calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_from_a_stale_snapshot_is_made_again_under_the_lock(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, bump("stale_plan"))
+    try:
+        reading, make_plan, calls = _planned(uri)
+        stale = (reading.snapshot, make_plan(reading.snapshot))
+        assert [a.kind for a in stale[1].actions] == [ActionKind.CREATE]
+        calls.clear()
+        pgtrigger.install(uri)  # another process got there between our read and our lock
+        oid_before = _trigger_oid(uri)
+
+        ran = applier.apply("default", reading.tables, make_plan, seen=stale)
+
+        assert len(calls) == 1  # re-read under the lock and planned again
+        assert calls[0] != reading.snapshot
+        assert ran.is_empty  # the stale CREATE was not run (it would fail: it exists)
+        assert _trigger_oid(uri) == oid_before
+    finally:
+        pgtrigger.uninstall(uri)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_from_the_catalog_as_it_still_is_is_reused(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, bump("fresh_plan"))
+    try:
+        reading, make_plan, calls = _planned(uri)
+        fresh = (reading.snapshot, make_plan(reading.snapshot))
+        calls.clear()
+        ran = applier.apply("default", reading.tables, make_plan, seen=fresh)
+        assert calls == []  # not planned again: the catalog under the lock is the same
+        assert ran is fresh[1]
+        assert status_of(uri) is Status.INSTALLED
+    finally:
+        pgtrigger.uninstall(uri)
+
+
+def _trigger_oid(uri: str) -> int:
+    (entry,) = pgtrigger.status(uri)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT oid FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+            [entry.pgid, TABLE],
+        )
+        (oid,) = cursor.fetchone()
+    return int(oid)
+
+
+class _ReleaseOnRetry(logging.Handler):
+    """Ends the holder's transaction when the applier logs its first retry: the lock is
+    released exactly after the first timeout, whatever the machine's speed."""
+
+    def __init__(self, on_first_retry: Callable[[], None]) -> None:
+        super().__init__(logging.INFO)
+        self.on_first_retry = on_first_retry
+        self.retries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "retrying in" in message:
+            self.retries.append(message)
+            if len(self.retries) == 1:
+                self.on_first_retry()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_released_after_the_first_timeout_ends_in_success_with_the_retry_logged(
+    extra_trigger: AddTrigger, settings: Any
+) -> None:
+    settings.PGTRIGGER_LIVE_LOCK_DEADLINE_S = 30  # never reached: the second attempt succeeds
+    uri = extra_trigger(Plain, bump("released_lock"))
+    params = connection.get_connection_params()
+    logger = logging.getLogger("pgtrigger_live")
+    with lockprobe.connect(params) as other:
+        other.execute("BEGIN")
+        other.execute(f"LOCK TABLE {TABLE} IN SHARE MODE")
+        handler = _ReleaseOnRetry(lambda: other.execute("COMMIT"))
+        logger.addHandler(handler)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            plan = pgtrigger.install(uri)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    try:
+        assert len(handler.retries) == 1, handler.retries
+        assert "(attempt 1); retrying in" in handler.retries[0]
+        assert f"table {TABLE} is busy" in handler.retries[0]
+        assert [a.kind for a in plan.actions] == [ActionKind.CREATE]
+        assert status_of(uri) is Status.INSTALLED
+    finally:
+        pgtrigger.uninstall(uri)

@@ -17,6 +17,17 @@ import pgtrigger_live as pgtrigger
 from pgtrigger_live import ddl
 from pgtrigger_live.catalog import ScopeView
 from pgtrigger_live.compiler import compile_trigger
+from pgtrigger_live.operations import (
+    ACCESS_EXCLUSIVE,
+    SHARE_ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    CreateFunction,
+    CreateTrigger,
+    DropFunction,
+    DropTrigger,
+    Operation,
+    SetEnabled,
+)
 from pgtrigger_live.planner import (
     REPLACE_TRIGGER_MIN_VERSION,
     Action,
@@ -347,7 +358,7 @@ def test_every_kind_of_entry_in_one_scope() -> None:
     plan = install_plan(entries)
     assert plan.skipped == ((gone.uri, 'table "gone_table" does not exist'),)
     assert [(a.kind, a.uri, a.pgid, a.table) for a in plan.actions] == [
-        (ActionKind.DROP, f"public.removed:{BASE.pgid}", BASE.pgid, removed)
+        (ActionKind.PRUNE, f"public.removed:{BASE.pgid}", BASE.pgid, removed)
     ]
     assert plan.describe()[-1] == f'skip     {gone.uri}: table "gone_table" does not exist'
     disable = plan_set_enabled(entries, None, enabled=False)
@@ -638,7 +649,7 @@ def test_undeclared_django_pgtrigger_trigger_is_ours_to_prune() -> None:
 def test_prune_follows_the_flag() -> None:
     entries = entries_for(None, install(BASE))
     assert plan_install(entries, None, prune=False, server_version=PG18).is_empty
-    assert only_action(plan_uninstall(entries, None, prune=True)).kind is ActionKind.DROP
+    assert only_action(plan_uninstall(entries, None, prune=True)).kind is ActionKind.PRUNE
     assert plan_uninstall(entries, None, prune=False).is_empty
     assert plan_prune(entries)[0].reason == "installed but no longer declared here"
 
@@ -771,3 +782,121 @@ def test_a_skipped_trigger_does_not_stop_the_plan() -> None:
     plan = install_plan(statuses(desired, view, _here))
     assert [s[0] for s in plan.skipped] == [gone.uri]
     assert [(a.kind, a.uri) for a in plan.actions] == [(ActionKind.CREATE, BASE.uri)]
+
+
+# -- the plan as data: operations, the state they saw, the lock they need --------------------
+
+CUSTOM = custom(BASE)
+CF = CreateFunction("public", BASE)
+OPERATION_CASES = [
+    # (declared, installed, kind, operations, lock)
+    pytest.param(
+        BASE,
+        None,
+        ActionKind.CREATE,
+        (CF, CreateTrigger(TABLE, BASE, replace=False)),
+        SHARE_ROW_EXCLUSIVE,
+        id="create",
+    ),
+    pytest.param(
+        NEW_CONDITION,
+        install(BASE),
+        ActionKind.REPLACE,
+        (
+            CreateFunction("public", NEW_CONDITION),
+            CreateTrigger(TABLE, NEW_CONDITION, replace=True),
+        ),
+        SHARE_ROW_EXCLUSIVE,
+        id="replace in place",
+    ),
+    pytest.param(
+        NEW_BODY,
+        install(BASE),
+        ActionKind.REPLACE,
+        (CreateFunction("public", NEW_BODY),),
+        SHARE_UPDATE_EXCLUSIVE,  # the function alone, then the comment
+        id="body only",
+    ),
+    pytest.param(
+        IMMEDIATE,
+        install(DEFERRED, enabled=Enabled.REPLICA),
+        ActionKind.REPLACE,
+        (
+            DropTrigger(TABLE, BASE.pgid),
+            CreateFunction("public", IMMEDIATE),
+            CreateTrigger(TABLE, IMMEDIATE, replace=False),
+            SetEnabled(TABLE, BASE.pgid, Enabled.REPLICA),
+        ),
+        ACCESS_EXCLUSIVE,
+        id="constraint: drop and create, state kept",
+    ),
+    pytest.param(
+        CUSTOM,
+        install(BASE),
+        ActionKind.REPLACE,
+        (CreateTrigger(TABLE, CUSTOM, replace=True), DropFunction("public", BASE.pgid)),
+        SHARE_ROW_EXCLUSIVE,
+        id="to a custom function: ours dropped",
+    ),
+    pytest.param(
+        None,
+        install(BASE),
+        ActionKind.PRUNE,
+        (DropTrigger(TABLE, BASE.pgid), DropFunction("public", BASE.pgid)),
+        ACCESS_EXCLUSIVE,
+        id="prune",
+    ),
+    pytest.param(
+        BASE,
+        install(BASE, definition=None),
+        ActionKind.SIGN,
+        (),
+        SHARE_UPDATE_EXCLUSIVE,
+        id="sign only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("declared", "installed", "kind", "ops", "lock"), OPERATION_CASES)
+def test_actions_hold_operations_and_the_state_they_saw(
+    declared: CompiledTrigger | None,
+    installed: InstalledTrigger | None,
+    kind: ActionKind,
+    ops: tuple[Operation, ...],
+    lock: str,
+) -> None:
+    seen = () if installed is None else (installed,)
+    action = only_action(install_plan(entries_for(declared, *seen)))
+    assert (action.kind, action.ops, action.lock) == (kind, ops, lock)
+    assert action.seen is installed
+    assert action.statements == tuple(ddl.render(op) for op in ops)
+
+
+def test_uninstall_is_a_drop_and_enable_a_set_enabled() -> None:
+    installed = install(BASE, enabled=Enabled.DISABLED)
+    drop = only_action(plan_uninstall(entries_for(BASE, installed), None, prune=False))
+    assert (drop.kind, drop.ops, drop.lock, drop.signature) == (
+        ActionKind.DROP,
+        (DropTrigger(TABLE, BASE.pgid), DropFunction("public", BASE.pgid)),
+        ACCESS_EXCLUSIVE,
+        None,
+    )
+    assert drop.seen is installed
+    enable = only_action(plan_set_enabled(entries_for(BASE, installed), None, enabled=True))
+    assert (enable.ops, enable.lock, enable.seen) == (
+        (SetEnabled(TABLE, BASE.pgid, Enabled.ENABLED),),
+        SHARE_ROW_EXCLUSIVE,
+        installed,
+    )
+
+
+def test_plan_counts_actions_by_kind() -> None:
+    others = [TableRef("public", f"other{n}", 43 + n) for n in range(2)]
+    entries = [
+        *entries_for(NEW_CONDITION, install(BASE)),
+        *entries_for(None, *(install(BASE, table) for table in others)),
+    ]
+    plan = install_plan(entries)
+    assert plan.counts() == {ActionKind.REPLACE: 1, ActionKind.PRUNE: 2}
+    assert [a.kind.value for a in plan.actions] == ["replace", "prune", "prune"]
+    assert Plan().counts() == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, models, transaction
@@ -10,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
-from pgtrigger_live.state import Status
+from pgtrigger_live.planner import ActionKind
+from pgtrigger_live.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
 from tests.testapp.models import Plain, Protected
 
@@ -423,7 +425,10 @@ def test_definition_altered_by_hand_is_outdated_and_repaired(
     pgtrigger.install(uri)
     pgid = trigger.get_pgid(Plain)
     signed = catalog_state()[pgid]["comment"]
-    assert len(signed.split(":")) == 5  # the server's fingerprint is part of the signature
+    recorded = Signature.parse(signed)
+    assert recorded is not None
+    assert recorded.definition is not None  # the server's fingerprint is part of the signature
+    assert recorded.digest is not None  # and so is the declaration's digest
     assert pgtrigger.install(uri).actions == ()  # and it matches: nothing to do
 
     with connection.cursor() as cursor:  # the comment survives CREATE OR REPLACE TRIGGER
@@ -573,3 +578,33 @@ def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigg
     assert sorted(Plain.objects.values_list("value", flat=True)) == [2, 10]
     pgtrigger.uninstall(uri)
     assert trigger.get_pgid(Plain) not in catalog_state()
+
+
+# -- upgrading from the previous release ---------------------------------------------------------
+
+PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous_release.sql"
+
+
+@pytest.mark.django_db
+def test_upgrading_from_the_previous_release_re_creates_nothing() -> None:
+    """The triggers as the previous release installed them (tests/fixtures/dump_triggers.py
+    says how the file was made) are in sync for this code: no DDL, every OID kept."""
+    pgtrigger.uninstall()
+    with connection.cursor() as cursor:
+        cursor.execute(PREVIOUS_RELEASE.read_text())
+        cursor.execute(
+            "SELECT tgname, oid FROM pg_trigger WHERE obj_description(oid, 'pg_trigger') "
+            "LIKE 'pgtrigger\\_live:%%'"
+        )
+        before = dict(cursor.fetchall())
+    assert len(before) == int(PREVIOUS_RELEASE.read_text().split()[1])  # "-- 13 triggers"
+    plan = pgtrigger.install(dry_run=True)
+    # Comments gain the declaration digest (and, on another server major version than the
+    # file's, a new fingerprint): comments only, no trigger or function re-created.
+    assert {a.kind for a in plan.actions} <= {ActionKind.SIGN}, plan.describe()
+    assert all(a.ops == () for a in plan.actions)
+    pgtrigger.install()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname, oid FROM pg_trigger WHERE tgname = ANY(%s)", [list(before)])
+        assert dict(cursor.fetchall()) == before
+    assert all(e.in_sync for e in pgtrigger.status())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -46,6 +47,11 @@ def test_demo_command(sample_database_url: str) -> None:
     assert "after delete(): {'name': 'Ada', 'is_active': False}" in out
     assert "paid -> cart: refused by the database" in out
     assert "planned actions: 0" in out
+    digested = re.search(
+        r"(\d+) of (\d+) triggers found unchanged by their declaration digest", out
+    )
+    assert digested is not None
+    assert 0 < int(digested[1]) <= int(digested[2])
     assert "INSTALLED ENABLED  shop.Account:protect_deletes" in out
     assert "inside ignore(): deleted, accounts left: 0" in out
     assert "right after the block, delete again: refused by the database" in out

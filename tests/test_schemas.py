@@ -108,7 +108,7 @@ def test_all_schemas_install_noop_change_prune(
     public_before = pgtrigger.status()
     plan = pgtrigger.install(all_schemas=True)
     assert sorted((a.kind.value, a.table.schema) for a in plan.actions) == sorted(
-        ("drop", s) for s in schemas
+        ("prune", s) for s in schemas
     )
     assert triggers_by_schema(pgid) == {}
     assert [(e.uri, e.status) for e in pgtrigger.status()] == [
@@ -221,7 +221,7 @@ def test_foreign_triggers_are_shown_and_left_alone(extra_trigger: AddTrigger) ->
     assert pgtrigger.prune().actions == ()
     assert tables_with(pgid) == ["other_service_t"]
     plan = pgtrigger.prune(foreign=True)
-    assert [(a.kind.value, a.table.name) for a in plan.actions] == [("drop", "other_service_t")]
+    assert [(a.kind.value, a.table.name) for a in plan.actions] == [("prune", "other_service_t")]
     assert tables_with(pgid) == []
 
 

@@ -183,18 +183,7 @@ class Command(BaseCommand):
                 json.dumps(
                     {
                         "dry_run": options["dry_run"],
-                        "actions": [
-                            {
-                                "action": a.kind.value,
-                                "uri": a.uri,
-                                "pgid": a.pgid,
-                                "table": f"{a.table.schema}.{a.table.name}",
-                                "schema": a.table.schema,
-                                "reason": a.reason,
-                                "sql": list(a.sql),
-                            }
-                            for a in plan.actions
-                        ],
+                        "actions": [reporting.action_json(a) for a in plan.actions],
                         "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
                     },
                     indent=2,

@@ -1,0 +1,550 @@
+"""The declaration digest: a reconcile that finds it in the comment renders nothing.
+
+Pure tables first (each part of a declaration or of its model that the SQL depends on changes
+the digest; what cannot be trusted has none; the comment format), then the database: every
+change of a declaration is OUTDATED even though the unchanged ones are never compiled, and
+comments written before digests existed are re-signed with a COMMENT only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.apps.registry import Apps
+from django.db import connection, models
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live import digest, installation, registry
+from pgtrigger_live.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.digest import Digester
+from pgtrigger_live.exceptions import InstallError
+from pgtrigger_live.planner import ActionKind
+from pgtrigger_live.state import Signature, Status
+from tests.conftest import catalog_state, subprocess_env
+from tests.testapp.models import Plain
+
+AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
+
+
+def _digest(model: type[models.Model], trigger: pgtrigger.Trigger, major: int = 16) -> str | None:
+    return Digester("postgresql", major).digest(model, trigger)
+
+
+# -- models built for the table, in a registry of their own -------------------------------------
+
+
+def _model(name: str = "Row", table: str = "digest_row", **fields: models.Field[Any, Any]) -> Any:
+    registry = Apps()
+    meta = type("Meta", (), {"app_label": "testapp", "db_table": table, "apps": registry})
+    attrs: dict[str, Any] = {"__module__": __name__, "Meta": meta}
+    attrs |= fields or {
+        "value": models.IntegerField(default=0),
+        "label": models.CharField(max_length=32, default=""),
+    }
+    return type(name, (models.Model,), attrs)
+
+
+def base(**changes: Any) -> pgtrigger.Trigger:
+    kwargs: dict[str, Any] = {
+        "name": "digested",
+        "when": pgtrigger.Before,
+        "operation": pgtrigger.Update,
+        "condition": pgtrigger.Q(old__value__df=pgtrigger.F("new__value")),
+        "func": "NEW.label := 'x'; RETURN NEW;",
+    }
+    return pgtrigger.Trigger(**(kwargs | changes))
+
+
+BASE_MODEL = _model()
+
+
+def after(**changes: Any) -> pgtrigger.Trigger:
+    return base(when=pgtrigger.After, func="RETURN NULL;", **changes)
+
+
+def statement(**changes: Any) -> pgtrigger.Trigger:
+    return after(level=pgtrigger.Statement, condition=None, **changes)
+
+
+Q, F = pgtrigger.Q, pgtrigger.F
+#: (what changes, a declaration, the same declaration with that one part changed).
+TRIGGER_CHANGES: list[tuple[str, Callable[[], pgtrigger.Trigger], Callable[[], pgtrigger.Trigger]]]
+TRIGGER_CHANGES = [
+    ("name", base, lambda: base(name="digested2")),
+    (
+        "condition value",
+        lambda: base(condition=Q(new__value=1)),
+        lambda: base(condition=Q(new__value=2)),
+    ),
+    (
+        "condition literal type",
+        lambda: base(condition=Q(new__value=1)),
+        lambda: base(condition=Q(new__value="1")),
+    ),
+    ("condition lookup", base, lambda: base(condition=Q(old__value__ndf=F("new__value")))),
+    ("condition field", base, lambda: base(condition=Q(old__label__df=F("new__value")))),
+    ("condition F field", base, lambda: base(condition=Q(old__value__df=F("new__label")))),
+    ("condition negated", base, lambda: base(condition=~Q(old__value__df=F("new__value")))),
+    (
+        "condition connector",
+        lambda: base(condition=Q(new__value=1) & Q(new__value=2)),
+        lambda: base(condition=Q(new__value=1) | Q(new__value=2)),
+    ),
+    ("condition removed", base, lambda: base(condition=None)),
+    (
+        "condition SQL text",
+        lambda: base(condition=pgtrigger.Condition("NEW.value > 0")),
+        lambda: base(condition=pgtrigger.Condition("NEW.value > 1")),
+    ),
+    (
+        "change fields",
+        lambda: base(condition=pgtrigger.AnyChange("value")),
+        lambda: base(condition=pgtrigger.AnyChange("label")),
+    ),
+    (
+        "change exclude",
+        lambda: base(condition=pgtrigger.AnyChange()),
+        lambda: base(condition=pgtrigger.AnyChange(exclude=["label"])),
+    ),
+    (
+        "change kind",
+        lambda: base(condition=pgtrigger.AnyChange("value")),
+        lambda: base(condition=pgtrigger.AllChange("value")),
+    ),
+    ("func", base, lambda: base(func="NEW.label := 'y'; RETURN NEW;")),
+    ("func as template", base, lambda: base(func=pgtrigger.Func("NEW.label := 'x'; RETURN NEW;"))),
+    (
+        "func template",
+        lambda: base(func=pgtrigger.Func("{columns.value}")),
+        lambda: base(func=pgtrigger.Func("{columns.label}")),
+    ),
+    ("declare", base, lambda: base(declare=[("n", "int")])),
+    ("declare type", lambda: base(declare=[("n", "int")]), lambda: base(declare=[("n", "bigint")])),
+    ("when", base, after),
+    ("operation", base, lambda: base(operation=pgtrigger.Insert)),
+    ("operations", base, lambda: base(operation=pgtrigger.Update | pgtrigger.Insert)),
+    ("update of", base, lambda: base(operation=pgtrigger.UpdateOf("value"))),
+    (
+        "update of fields",
+        lambda: base(operation=pgtrigger.UpdateOf("value")),
+        lambda: base(operation=pgtrigger.UpdateOf("label")),
+    ),
+    ("level", after, lambda: after(level=pgtrigger.Statement)),
+    ("referencing", statement, lambda: statement(referencing=pgtrigger.Referencing(old="o"))),
+    (
+        "referencing name",
+        lambda: statement(referencing=pgtrigger.Referencing(old="o")),
+        lambda: statement(referencing=pgtrigger.Referencing(old="p")),
+    ),
+    (
+        "referencing side",
+        lambda: statement(referencing=pgtrigger.Referencing(old="o")),
+        lambda: statement(referencing=pgtrigger.Referencing(new="o")),
+    ),
+    ("deferrable", after, lambda: after(timing=pgtrigger.Deferred)),
+    (
+        "deferral",
+        lambda: after(timing=pgtrigger.Immediate),
+        lambda: after(timing=pgtrigger.Deferred),
+    ),
+    (
+        "class",
+        lambda: pgtrigger.Trigger(
+            name="p", when=pgtrigger.Before, operation=pgtrigger.Delete, func="RETURN OLD;"
+        ),
+        lambda: pgtrigger.Protect(name="p", operation=pgtrigger.Delete),
+    ),
+]
+
+MODEL_CHANGES: list[tuple[str, Any]] = [
+    ("db_table", _model(table="digest_other")),
+    ("model name (label)", _model(name="Other")),
+    (
+        "db_column of a field",
+        _model(
+            value=models.IntegerField(default=0, db_column="val"),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    ),
+    (
+        "field type",
+        _model(
+            value=models.BigIntegerField(default=0),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    ),
+    (
+        "null",
+        _model(
+            value=models.IntegerField(default=0, null=True),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    ),
+    (
+        "another field",
+        _model(
+            value=models.IntegerField(default=0),
+            label=models.CharField(max_length=32, default=""),
+            extra=models.IntegerField(default=0),
+        ),
+    ),
+]
+
+
+def test_base_digest_is_stable() -> None:
+    first = _digest(BASE_MODEL, base())
+    assert first is not None
+    assert first == _digest(BASE_MODEL, base())  # equal declarations, distinct objects
+    assert first != _digest(BASE_MODEL, base(), major=17)  # another server major version
+
+
+@pytest.mark.parametrize(
+    ("what", "before", "changed"), TRIGGER_CHANGES, ids=[c[0] for c in TRIGGER_CHANGES]
+)
+def test_each_declaration_part_changes_the_digest(
+    what: str, before: Callable[[], pgtrigger.Trigger], changed: Callable[[], pgtrigger.Trigger]
+) -> None:
+    first, second = _digest(BASE_MODEL, before()), _digest(BASE_MODEL, changed())
+    assert first is not None, what
+    assert second is not None, what
+    assert first == _digest(BASE_MODEL, before()), what  # equal declarations, equal digests
+    assert first != second, what
+
+
+@pytest.mark.parametrize(("what", "model"), MODEL_CHANGES, ids=[c[0] for c in MODEL_CHANGES])
+def test_each_model_part_changes_the_digest(what: str, model: Any) -> None:
+    changed = _digest(model, base())
+    assert changed is not None, what
+    assert changed != _digest(BASE_MODEL, base()), what
+
+
+def test_protect_and_readonly_arguments_change_the_digest() -> None:
+    def protect(**kwargs: Any) -> pgtrigger.Trigger:
+        return pgtrigger.Protect(name="p", operation=pgtrigger.Delete, **kwargs)
+
+    def read_only(**kwargs: Any) -> pgtrigger.Trigger:
+        return pgtrigger.ReadOnly(name="r", **kwargs)
+
+    digests = [
+        _digest(BASE_MODEL, t)
+        for t in (
+            protect(),
+            protect(message="no"),
+            protect(sqlstate="TG200"),
+            read_only(fields=["value"]),
+            read_only(fields=["label"]),
+            read_only(exclude=["label"]),
+            pgtrigger.SoftDelete(name="s", field="value", value=0),
+            pgtrigger.SoftDelete(name="s", field="value", value=1),
+        )
+    ]
+    assert None not in digests
+    assert len(set(digests)) == len(digests)
+
+
+class _Mine(pgtrigger.Trigger):
+    def get_func(self, model: type[models.Model]) -> str:
+        return "RETURN NEW;"
+
+
+class _MyField(models.IntegerField):  # type: ignore[type-arg]
+    pass
+
+
+class _MyCondition(pgtrigger.Condition):
+    pass
+
+
+UNTRUSTED: list[tuple[str, Callable[[], pgtrigger.Trigger], Any]] = [
+    (
+        "a subclass",
+        lambda: _Mine(name="m", when=pgtrigger.Before, operation=pgtrigger.Update),
+        None,
+    ),
+    (
+        "a date literal",
+        lambda: base(condition=pgtrigger.Q(new__value=datetime.date(2020, 1, 1))),
+        None,
+    ),
+    ("an expression", lambda: base(condition=pgtrigger.Q(new__value=models.Value(1))), None),
+    ("a transform", lambda: base(condition=pgtrigger.Q(new__label__lower__exact="x")), None),
+    ("a custom condition", lambda: base(condition=_MyCondition("NEW.value > 0")), None),
+    ("a template attribute", lambda: base(func=pgtrigger.Func("{meta.verbose_name}")), None),
+    ("a template format spec", lambda: base(func=pgtrigger.Func("{columns.value:>9}")), None),
+    (
+        "a literal for a field of the project's own class",
+        lambda: base(condition=pgtrigger.Q(new__value=1)),
+        _model(value=_MyField(default=0)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "make", "model"), UNTRUSTED, ids=[c[0] for c in UNTRUSTED])
+def test_what_the_digest_cannot_cover_has_none(
+    what: str, make: Callable[[], pgtrigger.Trigger], model: Any
+) -> None:
+    assert _digest(model or BASE_MODEL, make()) is None, what
+
+
+def test_own_field_class_without_literal_keeps_a_digest() -> None:
+    model = _model(value=_MyField(default=0))
+    assert _digest(model, base()) is not None  # F() only: the field converts no value
+
+
+def test_trusted_classes_run_their_own_function() -> None:
+    # deferred_trigger assumes has_body: no trusted class may override render_execute.
+    for kind in digest.TRUSTED_TRIGGERS:
+        assert kind.render_execute is pgtrigger.Trigger.render_execute, kind
+
+
+def test_render_source_covers_the_compiler() -> None:
+    assert len(digest.render_source()) == 32
+    assert "pgtrigger_live.compiler" in digest._RENDERING_MODULES
+    assert "pgtrigger_live.contrib" in digest._RENDERING_MODULES
+
+
+# -- the comment -------------------------------------------------------------------------------
+
+COMMENTS = [
+    ("pgtrigger_live:1:c:b", Signature("c", "b")),
+    ("pgtrigger_live:1:c:b:16.-42", Signature("c", "b", definition="16.-42")),
+    ("pgtrigger_live:1:c:b:dabc", Signature("c", "b", digest="abc")),
+    ("pgtrigger_live:1:c:b:dabc:16.42", Signature("c", "b", definition="16.42", digest="abc")),
+    ("pgtrigger_live:2:c:b:dabc:16.42", Signature("c", "b", 2, "16.42", "abc")),
+    ("pgtrigger_live:1:c:b:16.42:dabc", None),  # the digest is written before the fingerprint
+    ("pgtrigger_live:1:c:b:dabc:dabd", None),
+    ("pgtrigger_live:1:c:b:16.1:16.2", None),
+    ("pgtrigger_live:1:c:b:dabc:16.42:x", None),
+    ("pgtrigger_live:x:c:b:dabc", None),
+]
+
+
+@pytest.mark.parametrize(("comment", "parsed"), COMMENTS)
+def test_comment_parse(comment: str, parsed: Signature | None) -> None:
+    assert Signature.parse(comment) == parsed
+
+
+def test_comment_render_round_trips() -> None:
+    signature = Signature("c", "b", digest="abc")
+    assert signature.render() == "pgtrigger_live:1:c:b:dabc"
+    assert Signature.parse(signature.render() + ":16.1") == Signature("c", "b", 1, "16.1", "abc")
+    assert Signature("c", "b").render() == "pgtrigger_live:1:c:b"
+
+
+def test_deferred_render_checks_the_vouched_signature() -> None:
+    trigger = base()
+    compiled = compile_trigger(BASE_MODEL, trigger, connection)
+    good = deferred_trigger(BASE_MODEL, trigger, connection, compiled.signature)
+    states = [good.is_rendered]
+    assert good.body == compiled.body
+    assert good.condition == compiled.condition
+    states.append(good.is_rendered)
+    assert states == [False, True]  # rendered on first use, then kept
+    wrong = Signature("0" * 40, compiled.signature.body_md5)
+    with pytest.raises(InstallError, match="digest matches the installed trigger"):
+        _ = deferred_trigger(BASE_MODEL, trigger, connection, wrong).body
+
+
+# -- the database ------------------------------------------------------------------------------
+
+#: Each declared on Plain in place of plain_base(); each must be found OUTDATED.
+DB_CHANGES: list[tuple[str, Callable[[], pgtrigger.Trigger]]] = [
+    ("condition", lambda: plain_base(condition=pgtrigger.Q(new__value=2))),
+    ("condition removed", lambda: plain_base(condition=None)),
+    ("func", lambda: plain_base(func="NEW.label := 'changed'; RETURN NEW;")),
+    ("declare", lambda: plain_base(declare=[("n", "int")])),
+    ("when", lambda: plain_base(when=pgtrigger.After, func="RETURN NULL;")),
+    ("operation", lambda: plain_base(operation=pgtrigger.Update)),
+    ("update of", lambda: plain_base(operation=pgtrigger.UpdateOf("value"))),
+    ("update of fields", lambda: plain_base(operation=pgtrigger.UpdateOf("label"))),
+    (
+        "level",
+        lambda: plain_base(level=pgtrigger.Statement, condition=None, func="RETURN NULL;"),
+    ),
+    (
+        "referencing",
+        lambda: plain_base(
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            condition=None,
+            func="RETURN NULL;",
+            referencing=pgtrigger.Referencing(new="new_rows"),
+        ),
+    ),
+    (
+        "timing (deferrable)",
+        lambda: plain_base(when=pgtrigger.After, timing=pgtrigger.Deferred, func="RETURN NULL;"),
+    ),
+]
+
+
+def plain_base(**changes: Any) -> pgtrigger.Trigger:
+    kwargs: dict[str, Any] = {
+        "name": "digested",
+        "when": pgtrigger.Before,
+        "operation": pgtrigger.Insert,
+        "condition": pgtrigger.Q(new__value=1),
+        "func": "NEW.label := 'base'; RETURN NEW;",
+    }
+    return pgtrigger.Trigger(**(kwargs | changes))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("what", "make"), DB_CHANGES, ids=[c[0] for c in DB_CHANGES])
+def test_a_changed_declaration_is_never_missed(
+    extra_trigger: AddTrigger, what: str, make: Callable[[], pgtrigger.Trigger]
+) -> None:
+    first = plain_base()
+    uri = extra_trigger(Plain, first)
+    pgtrigger.install(uri)
+    (entry,) = pgtrigger.status(uri)
+    assert entry.status is Status.INSTALLED
+    assert entry.compiled is not None
+    assert not entry.compiled.is_rendered
+
+    registry.remove(Plain, first)
+    extra_trigger(Plain, make())  # the same URI, declared differently
+    (entry,) = pgtrigger.status(uri)
+    assert entry.status is Status.OUTDATED, what
+    plan = pgtrigger.install(uri)
+    assert [a.kind for a in plan.actions] == [ActionKind.REPLACE], what
+    (entry,) = pgtrigger.status(uri)
+    assert entry.status is Status.INSTALLED, what
+    assert entry.compiled is not None
+    assert not entry.compiled.is_rendered
+    assert pgtrigger.install(uri).actions == ()
+
+
+@pytest.mark.django_db
+def test_unchanged_triggers_are_not_rendered() -> None:
+    entries = pgtrigger.status()
+    installed = [e for e in entries if e.status is Status.INSTALLED and e.compiled is not None]
+    assert installed
+    deferred = [e for e in installed if not e.compiled.is_rendered]  # type: ignore[union-attr]
+    trusted = [e for e in installed if e.installed and e.installed.signature.digest]  # type: ignore[union-attr]
+    assert len(deferred) == len(trusted) > len(installed) // 2
+
+
+@pytest.mark.django_db
+def test_comments_from_before_digests_are_re_signed_with_a_comment_only(
+    extra_trigger: AddTrigger,
+) -> None:
+    uri = extra_trigger(Plain, plain_base())
+    pgtrigger.install(uri)
+    pgid = plain_base().get_pgid(Plain)
+    before = catalog_state()[pgid]
+    signed = Signature.parse(before["comment"])
+    assert signed is not None
+    assert signed.digest is not None
+    assert signed.definition is not None
+    old = f"pgtrigger_live:1:{signed.clause_hash}:{signed.body_md5}:{signed.definition}"
+    with connection.cursor() as cursor:  # the comment the previous release wrote
+        cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON testapp_plain IS %s', [old])
+
+    (entry,) = pgtrigger.status(uri)
+    assert entry.status is Status.INSTALLED  # an upgrade changes no status
+    assert entry.compiled is not None
+    assert entry.compiled.is_rendered
+    plan = pgtrigger.install(uri)
+    assert [a.kind for a in plan.actions] == [ActionKind.SIGN]
+    assert all(s.startswith("DO ") and "COMMENT ON TRIGGER" in s for s in plan.statements)
+    after = catalog_state()[pgid]
+    assert after["comment"] == before["comment"]  # the same digest and fingerprint again
+    assert after["trigger"][0] == before["trigger"][0]  # the same OID: not re-created
+    assert pgtrigger.install(uri).actions == ()
+
+
+def test_a_shared_condition_keeps_its_literals_across_declarations() -> None:
+    # Texts are kept per object for one Digester: the literal seen the first time must still
+    # make the second declaration (on a model with a field of its own class) untrusted.
+    digester = Digester("postgresql", 16)
+    shared = pgtrigger.Q(new__value=1)
+    assert digester.digest(BASE_MODEL, base(condition=shared)) is not None
+    own = _model(value=_MyField(default=0))
+    assert digester.digest(own, base(condition=shared)) is None
+
+
+_DIGESTS = """
+import json
+import django
+django.setup()
+from pgtrigger_live import registry
+from pgtrigger_live.digest import Digester
+digester = Digester("postgresql", 16)
+print(json.dumps({uri: digester.digest(model, trigger) for uri, model, trigger in registry.select()}))
+"""
+
+
+@pytest.mark.django_db
+def test_digests_are_the_same_in_another_process() -> None:
+    # Another process (its own object addresses and hash seed) must find the same digests, or
+    # every deploy would compile everything and sign every comment again.
+    here = {
+        uri: Digester("postgresql", 16).digest(model, trigger)
+        for uri, model, trigger in registry.select()
+    }
+    env = subprocess_env() | {"PYTHONHASHSEED": "random"}
+    done = subprocess.run(
+        [sys.executable, "-c", _DIGESTS], env=env, capture_output=True, text=True, check=True
+    )
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sum(1 for d in here.values() if d is not None) > len(here) // 2
+    assert there == here
+
+
+_PSYCOPG2 = """
+import sys
+sys.modules["psycopg"] = None  # Django falls back to psycopg2
+import django
+django.setup()
+from concurrent.futures import ThreadPoolExecutor
+from django.db import connection
+import pgtrigger_live as pgtrigger
+from pgtrigger_live import installation
+assert connection.Database.__name__ == "psycopg2", connection.Database
+submitted = []
+submit = ThreadPoolExecutor.submit
+ThreadPoolExecutor.submit = lambda self, fn, *a, **k: submitted.append(fn) or submit(self, fn, *a, **k)
+installation.THREAD_FROM = 1  # the test project declares fewer triggers than a real one
+pgtrigger.install()
+entries = pgtrigger.status()
+print(len(submitted), sum(1 for e in entries if e.compiled and not e.compiled.is_rendered))
+print(pgtrigger.install().actions == ())
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_psycopg2_computes_digests_in_a_thread_next_to_the_query() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _PSYCOPG2],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    counts, no_op = done.stdout.strip().splitlines()[-2:]
+    threads, digested = map(int, counts.split())
+    assert threads == 2  # install and status: each read ran the digests in a thread
+    assert digested > 0  # and what they found spared compiling
+    assert no_op == "True"
+
+
+@pytest.mark.django_db
+def test_psycopg_3_computes_digests_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pipeline already overlaps them with the query; a thread would fight for the GIL.
+    submitted: list[object] = []
+    monkeypatch.setattr(installation, "THREAD_FROM", 1)
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", lambda *a, **k: submitted.append(a))
+    if connection.Database.__name__ != "psycopg":  # type: ignore[attr-defined]
+        pytest.skip("the suite runs on psycopg2 (PGTRIGGER_LIVE_TEST_DRIVER)")
+    pgtrigger.status()
+    assert submitted == []
