@@ -271,3 +271,40 @@ class Stock(models.Model):
 
 
 # --8<-- [end:stock]
+
+
+# --8<-- [start:transfer]
+class Transfer(models.Model):
+    amount = models.IntegerField()
+
+    class Meta:
+        triggers = [
+            # Deferrable: checked at COMMIT, after every statement of the transaction ran.
+            pgtrigger.Protect(
+                name="check_totals",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                condition=pgtrigger.Q(new__amount__lt=0),
+            ),
+        ]
+
+
+# --8<-- [end:transfer]
+
+
+__all__ = [
+    "Account",
+    "Article",
+    "Contract",
+    "Customer",
+    "Document",
+    "Invoice",
+    "Order",
+    "Page",
+    "Payment",
+    "PriceRise",
+    "Product",
+    "Stock",
+    "Transfer",
+]
