@@ -32,3 +32,12 @@ def drifted() -> None:
 def uninstalled_order() -> None:
     """The Order model's triggers are not installed yet (a new model before its deploy)."""
     pgtrigger.uninstall(Order)
+
+
+def two_schemas() -> None:
+    """Schemas ``sales`` and ``support``, each with its own copy of the Account table."""
+    with connection.cursor() as cursor:
+        for schema in ("sales", "support"):
+            cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            cursor.execute(f"CREATE SCHEMA {schema}")
+            cursor.execute(f"CREATE TABLE {schema}.shop_account (LIKE public.shop_account INCLUDING ALL)")
