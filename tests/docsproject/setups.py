@@ -40,4 +40,6 @@ def two_schemas() -> None:
         for schema in ("sales", "support"):
             cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             cursor.execute(f"CREATE SCHEMA {schema}")
-            cursor.execute(f"CREATE TABLE {schema}.shop_account (LIKE public.shop_account INCLUDING ALL)")
+            cursor.execute(
+                f"CREATE TABLE {schema}.shop_account (LIKE public.shop_account INCLUDING ALL)"
+            )
