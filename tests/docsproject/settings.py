@@ -7,6 +7,14 @@ show in the rest of the suite's listings.
 from __future__ import annotations
 
 import os
+import sys
+
+if os.environ.get("PGTRIGGER_LIVE_TEST_DRIVER") == "psycopg2":
+    # As tests/settings.py: the examples run on the driver the suite runs on.
+    sys.modules["psycopg"] = None  # type: ignore[assignment]
+    import django.db.backends.postgresql.base  # noqa: F401
+
+    del sys.modules["psycopg"]
 
 from tests.pgtest import parse_database_url
 
