@@ -92,7 +92,9 @@ def run_console(block: dict[str, Any], names: dict[str, Any]) -> None:
                 status = stop.code if isinstance(stop.code, int) else 1
         want = block["exit"] if number == len(pairs) else 0
         if status != want:
-            raise AssertionError(f"$ {command}\nexit status {status}, expected {want}\n{out}")
+            raise AssertionError(
+                f"$ {command}\nexit status {status}, expected {want}\n{out.getvalue()}"
+            )
         difference = examples.match_output(expected, out.getvalue())
         if difference:
             raise AssertionError(f"$ {command}\n{difference}")

@@ -21,7 +21,8 @@ from tests.pgtest import parse_database_url
 SECRET_KEY = "pgtrigger-live-docs-not-secret"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-INSTALLED_APPS = ["pgtrigger_live", "tests.docsproject.shop"]
+# django.contrib.postgres: SearchVectorField needs it (a system check from Django 6.1 on).
+INSTALLED_APPS = ["django.contrib.postgres", "pgtrigger_live", "tests.docsproject.shop"]
 DATABASES = {
     "default": parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@/postgres"))
 }
