@@ -114,9 +114,9 @@ def live_sql(table: str, url: str) -> list[str]:
     from django.db import connection, models
 
     import pgtrigger_live as pgtrigger
-    from pgtrigger_live import ddl
-    from pgtrigger_live.compiler import compile_trigger
-    from pgtrigger_live.state import TableRef
+    from pgtrigger_live.reconcile import ddl
+    from pgtrigger_live.reconcile.compiler import compile_trigger
+    from pgtrigger_live.reconcile.state import TableRef
 
     class LiveRow(models.Model):  # noqa: DJ008
         value = models.IntegerField()
@@ -203,7 +203,7 @@ def wrapper_cost(queries: int, repeat: int) -> tuple[float, float]:
     """
     from django.db import connection
 
-    from pgtrigger_live import errors
+    from pgtrigger_live.runtime import errors
 
     def batch(cursor: Any, size: int) -> float:
         start = time.perf_counter()

@@ -73,7 +73,7 @@ def run_once(settings: Any, scenario: str, timeout_ms: int) -> dict[str, Any]:
     from django.db import connection
 
     import pgtrigger_live as pgtrigger
-    from pgtrigger_live import registry
+    from pgtrigger_live.declare import registry
     from pgtrigger_live.exceptions import LockTimeoutError
     from tests.testapp.models import Plain
 

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from pgtrigger_live import meta as _meta  # noqa: F401  (enables Meta.triggers; see meta.py)
-from pgtrigger_live.clauses import (
+from pgtrigger_live.declare import meta as _meta  # noqa: F401  (enables Meta.triggers; see meta.py)
+from pgtrigger_live.declare.clauses import (
     After,
     Before,
     Deferred,
@@ -26,7 +26,7 @@ from pgtrigger_live.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.conditions import (
+from pgtrigger_live.declare.conditions import (
     AllChange,
     AllDontChange,
     AnyChange,
@@ -37,7 +37,7 @@ from pgtrigger_live.conditions import (
     IsNotDistinctFrom,
     Q,
 )
-from pgtrigger_live.contrib import (
+from pgtrigger_live.declare.contrib import (
     FSM,
     Composer,
     Protect,
@@ -45,14 +45,9 @@ from pgtrigger_live.contrib import (
     SoftDelete,
     UpdateSearchVector,
 )
-from pgtrigger_live.errors import (
-    InvalidTransitionError,
-    ProtectedError,
-    ReadOnlyError,
-    TriggerError,
-    raise_sql,
-    translate_errors,
-)
+from pgtrigger_live.declare.raising import raise_sql
+from pgtrigger_live.declare.registry import register, registered
+from pgtrigger_live.declare.triggers import Func, Trigger
 from pgtrigger_live.exceptions import (
     ConnectionLostError,
     DeclarationError,
@@ -61,7 +56,7 @@ from pgtrigger_live.exceptions import (
     PgTriggerLiveError,
     UnknownTriggerError,
 )
-from pgtrigger_live.installation import (
+from pgtrigger_live.reconcile.installation import (
     disable,
     enable,
     install,
@@ -70,7 +65,7 @@ from pgtrigger_live.installation import (
     status,
     uninstall,
 )
-from pgtrigger_live.registry import register, registered
+from pgtrigger_live.reconcile.state import Status
 from pgtrigger_live.runtime import (
     NotInTransactionError,
     constraints,
@@ -80,8 +75,13 @@ from pgtrigger_live.runtime import (
     schema,
     set_local,
 )
-from pgtrigger_live.state import Status
-from pgtrigger_live.triggers import Func, Trigger
+from pgtrigger_live.runtime.errors import (
+    InvalidTransitionError,
+    ProtectedError,
+    ReadOnlyError,
+    TriggerError,
+    translate_errors,
+)
 
 __version__ = "0.1.0"
 

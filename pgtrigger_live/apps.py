@@ -10,7 +10,8 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
 
-from pgtrigger_live import conf, registry
+from pgtrigger_live import conf
+from pgtrigger_live.declare import registry
 
 
 class PgTriggerLiveConfig(AppConfig):
@@ -20,7 +21,7 @@ class PgTriggerLiveConfig(AppConfig):
 
     def ready(self) -> None:
         from pgtrigger_live import checks as trigger_checks
-        from pgtrigger_live.installation import on_post_migrate, on_pre_migrate
+        from pgtrigger_live.reconcile.installation import on_post_migrate, on_pre_migrate
 
         if conf.model_meta():
             register_meta_triggers()
@@ -34,7 +35,7 @@ class PgTriggerLiveConfig(AppConfig):
         checks.register(trigger_checks.check_no_django_pgtrigger)
         install_runtime()
         # Typed trigger errors (ProtectedError, ...); PGTRIGGER_LIVE_TYPED_ERRORS=False disables.
-        from pgtrigger_live import errors
+        from pgtrigger_live.runtime import errors
 
         errors.install_translation()
 

@@ -15,10 +15,11 @@ from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from pgtrigger_live import conf, registry
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.desired import allowed
+from pgtrigger_live import conf
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.routing import allowed
 
 
 def check_triggers(
@@ -75,8 +76,8 @@ def check_schemas(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
     Only the shape is checked here (a callable may query the database, so it is not called).
     """
-    from pgtrigger_live import schemas
     from pgtrigger_live.exceptions import SchemaError
+    from pgtrigger_live.reconcile import schemas
 
     value = conf.schemas()
     hint = (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.db import connections, models
 
-from pgtrigger_live import registry
-from pgtrigger_live.triggers import Trigger
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
 
 pytest_plugins = ["tests.coverage_gate"]
 

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
 from pgtrigger_live.checks import check_inherited_meta, check_triggers
+from pgtrigger_live.declare import registry
 from tests.testapp.models import Plain, Protected, UserProxy
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]

@@ -17,7 +17,7 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.state import Status
+from pgtrigger_live.reconcile.state import Status
 from tests.conftest import catalog_state, subprocess_env
 from tests.testapp.models import Plain
 

@@ -11,7 +11,7 @@ from django.db import NotSupportedError, connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import (
     DeclarationError,
     DuplicateTriggerError,
@@ -202,7 +202,7 @@ def test_declaration_layer_does_not_import_the_installation_layer() -> None:
     import ast
     from pathlib import Path
 
-    from pgtrigger_live import triggers
+    from pgtrigger_live.declare import triggers
 
     tree = ast.parse(Path(triggers.__file__).read_text())
     imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}

@@ -12,10 +12,10 @@ import pytest
 from django.db import connections, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.compiler import IGNORE_CHECK, compile_trigger
-from pgtrigger_live.conditions import current_connection
+from pgtrigger_live.declare.conditions import current_connection
 from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger
+from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     Enabled,
     InstalledTrigger,

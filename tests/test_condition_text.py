@@ -14,7 +14,7 @@ import pytest
 from django.db import models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.conditions import inline_literal, resolve_condition
+from pgtrigger_live.declare.conditions import inline_literal, resolve_condition
 from pgtrigger_live.exceptions import DeclarationError
 from tests.testapp.models import CondRow
 
@@ -135,7 +135,7 @@ def test_fields_without_a_column_are_refused(model: str, field: str, message: st
 
 
 def test_sides_are_read_outside_literals_even_at_the_start() -> None:
-    from pgtrigger_live.conditions import referenced_sides
+    from pgtrigger_live.declare.conditions import referenced_sides
 
     assert referenced_sides("'OLD.x' = NEW.y") == {"NEW"}
     assert referenced_sides('"OLD" = 1') == set()
@@ -144,7 +144,7 @@ def test_sides_are_read_outside_literals_even_at_the_start() -> None:
 def test_meta_triggers_is_added_once() -> None:
     from django.db.models import options
 
-    from pgtrigger_live.meta import enable_meta_triggers
+    from pgtrigger_live.declare.meta import enable_meta_triggers
 
     enable_meta_triggers()
     assert options.DEFAULT_NAMES.count("triggers") == 1

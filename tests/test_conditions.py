@@ -13,11 +13,12 @@ from django.db import connection, connections, models
 from django.db.utils import ConnectionHandler
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import conditions, sql
+from pgtrigger_live import sql
 from pgtrigger_live.checks import check_triggers
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.conditions import referenced_sides, rename_sides
+from pgtrigger_live.declare import conditions
+from pgtrigger_live.declare.conditions import referenced_sides, rename_sides
 from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.reconcile.compiler import compile_trigger
 from tests.testapp.models import ConditionHit, CondRow, MtiChild, Plain
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
@@ -344,7 +345,7 @@ def test_column_comparison_fast_path_matches_the_lookup_classes(lookup: str) -> 
     from django.apps import apps
     from django.db import connection
 
-    from pgtrigger_live.conditions import (
+    from pgtrigger_live.declare.conditions import (
         IsDistinctFrom,
         IsNotDistinctFrom,
         OldNewColumn,

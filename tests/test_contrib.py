@@ -14,10 +14,11 @@ from django.db import connection, models, transaction
 from django.db.models.functions import Now
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import errors, sql
-from pgtrigger_live.compiler import IGNORE_GUC, compile_trigger
-from pgtrigger_live.errors import InvalidTransitionError, ProtectedError, ReadOnlyError
+from pgtrigger_live import sql
 from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.reconcile.compiler import IGNORE_GUC, compile_trigger
+from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime.errors import InvalidTransitionError, ProtectedError, ReadOnlyError
 from tests.testapp.models import (
     Account,
     CompositeThing,

@@ -10,10 +10,19 @@ import dataclasses
 import pytest
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import ddl, operations, sql
-from pgtrigger_live.catalog import ScopeView, Snapshot, regclass_name, split_table
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
+from pgtrigger_live import sql
+from pgtrigger_live.reconcile import ddl, operations
+from pgtrigger_live.reconcile.catalog import regclass_name, split_table
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.fingerprint import DEFINITION_FINGERPRINT
+from pgtrigger_live.reconcile.state import (
+    Enabled,
+    InstalledTrigger,
+    Scope,
+    ScopeView,
+    Snapshot,
+    TableRef,
+)
 from tests.testapp.models import Plain
 
 TABLE = TableRef("Sales", 'odd "t"', 7)
@@ -145,7 +154,7 @@ def test_sign_checks_the_count_of_signed_triggers() -> None:
         "FROM (VALUES (7::oid, 'pgtrigger_x', 'pgtrigger_live:1:h:m'), "
         "(8::oid, 'pgtrigger_y', 's''q')) AS s(relid, name, sig) "
     ) in text
-    assert f"SELECT s.sig || ':' || {ddl.DEFINITION_FINGERPRINT} AS sig," in text
+    assert f"SELECT s.sig || ':' || {DEFINITION_FINGERPRINT} AS sig," in text
     assert "signed := signed + 1; END LOOP; " in text
     assert (
         "IF signed <> 2 THEN RAISE EXCEPTION "
@@ -157,7 +166,7 @@ def test_sign_checks_the_count_of_signed_triggers() -> None:
 def test_sign_of_one_trigger_exact_text() -> None:
     assert ddl.sign([(TABLE, "pgtrigger_x", "s")]) == (
         "DO $pgtrigger_live$DECLARE r record; signed int := 0; BEGIN "
-        f"FOR r IN SELECT s.sig || ':' || {ddl.DEFINITION_FINGERPRINT} AS sig, "
+        f"FOR r IN SELECT s.sig || ':' || {DEFINITION_FINGERPRINT} AS sig, "
         "t.tgname, n.nspname, c.relname "
         "FROM (VALUES (7::oid, 'pgtrigger_x', 's')) AS s(relid, name, sig) "
         "JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid AND t.tgname = s.name "

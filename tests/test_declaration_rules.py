@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.compiler import compile_trigger
+from pgtrigger_live.declare.triggers import AttrDict
 from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.triggers import AttrDict
+from pgtrigger_live.reconcile.compiler import compile_trigger
 from tests.testapp.models import Plain
 
 OK: dict[str, Any] = {

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.reconcile.compiler import compile_trigger
 from tests.testapp.models import Order, Plain, Versioned
 
 

@@ -13,10 +13,10 @@ import pytest
 from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import applier, ddl, operations
-from pgtrigger_live.compiler import compile_trigger
 from pgtrigger_live.exceptions import ConnectionLostError, LockTimeoutError
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile import applier, ddl, operations
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.operations import (
     CreateFunction,
     CreateTrigger,
     DropFunction,
@@ -24,8 +24,8 @@ from pgtrigger_live.operations import (
     Operation,
     SetEnabled,
 )
-from pgtrigger_live.planner import Action, ActionKind, Plan
-from pgtrigger_live.state import Enabled, Status, TableRef
+from pgtrigger_live.reconcile.planner import Action, ActionKind, Plan
+from pgtrigger_live.reconcile.state import Enabled, Status, TableRef
 from tests import lockprobe
 from tests.testapp.models import Account, Plain
 
@@ -319,7 +319,8 @@ def test_a_deferred_table_is_retried_until_the_deadline(
 def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
     """The snapshot and plan a process would make now for ``uri``, and a planner that
     records every snapshot the applier asks it to plan from."""
-    from pgtrigger_live import installation, planner, registry
+    from pgtrigger_live.declare import registry
+    from pgtrigger_live.reconcile import installation, planner
 
     reading = installation._read("default", registry.select(uri), (), False)
     calls: list[Any] = []
@@ -332,6 +333,12 @@ def _planned(uri: str) -> tuple[Any, Callable[[Any], Plan], list[Any]]:
         )
 
     return reading, make_plan, calls
+
+
+def read(reading: Any) -> Callable[[], Any]:
+    from pgtrigger_live.reconcile import catalog
+
+    return lambda: catalog.read(connection, reading.tables, reading.scopes)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -347,7 +354,7 @@ def test_a_plan_made_from_a_stale_snapshot_is_made_again_under_the_lock(
         pgtrigger.install(uri)  # another process got there between our read and our lock
         oid_before = _trigger_oid(uri)
 
-        ran = applier.apply("default", reading.tables, make_plan, seen=stale)
+        ran = applier.apply("default", read(reading), make_plan, seen=stale)
 
         assert len(calls) == 1  # re-read under the lock and planned again
         assert calls[0] != reading.snapshot
@@ -366,7 +373,7 @@ def test_a_plan_made_from_the_catalog_as_it_still_is_is_reused(
         reading, make_plan, calls = _planned(uri)
         fresh = (reading.snapshot, make_plan(reading.snapshot))
         calls.clear()
-        ran = applier.apply("default", reading.tables, make_plan, seen=fresh)
+        ran = applier.apply("default", read(reading), make_plan, seen=fresh)
         assert calls == []  # not planned again: the catalog under the lock is the same
         assert ran is fresh[1]
         assert status_of(uri) is Status.INSTALLED

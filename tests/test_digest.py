@@ -21,12 +21,13 @@ from django.apps.registry import Apps
 from django.db import connection, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import digest, installation, registry
-from pgtrigger_live.compiler import compile_trigger, deferred_trigger
-from pgtrigger_live.digest import Digester
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError
-from pgtrigger_live.planner import ActionKind
-from pgtrigger_live.state import Signature, Status
+from pgtrigger_live.reconcile import digest, installation
+from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.reconcile.digest import Digester
+from pgtrigger_live.reconcile.planner import ActionKind
+from pgtrigger_live.reconcile.state import Signature, Status
 from tests.conftest import catalog_state, subprocess_env
 from tests.testapp.models import Plain
 
@@ -306,8 +307,8 @@ def test_trusted_classes_run_their_own_function() -> None:
 
 def test_render_source_covers_the_compiler() -> None:
     assert len(digest.render_source()) == 32
-    assert "pgtrigger_live.compiler" in digest._RENDERING_MODULES
-    assert "pgtrigger_live.contrib" in digest._RENDERING_MODULES
+    assert "pgtrigger_live.reconcile.compiler" in digest._RENDERING_MODULES
+    assert "pgtrigger_live.declare.contrib" in digest._RENDERING_MODULES
 
 
 # -- the comment -------------------------------------------------------------------------------
@@ -475,8 +476,8 @@ _DIGESTS = """
 import json
 import django
 django.setup()
-from pgtrigger_live import registry
-from pgtrigger_live.digest import Digester
+from pgtrigger_live.declare import registry
+from pgtrigger_live.reconcile.digest import Digester
 digester = Digester("postgresql", 16)
 print(json.dumps({uri: digester.digest(model, trigger) for uri, model, trigger in registry.select()}))
 """
@@ -507,7 +508,7 @@ django.setup()
 from concurrent.futures import ThreadPoolExecutor
 from django.db import connection
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import installation
+from pgtrigger_live.reconcile import installation
 assert connection.Database.__name__ == "psycopg2", connection.Database
 submitted = []
 submit = ThreadPoolExecutor.submit

@@ -134,7 +134,8 @@ def test_settings_page_lists_every_setting_with_its_default() -> None:
 
     from django.test import override_settings
 
-    from pgtrigger_live import conf, errors
+    from pgtrigger_live import conf
+    from pgtrigger_live.runtime import errors
 
     readers = {
         "PGTRIGGER_LIVE_INSTALL_ON_MIGRATE": conf.install_on_migrate,

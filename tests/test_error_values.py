@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from django.db import utils as db_utils
 
-from pgtrigger_live import errors
-from pgtrigger_live.errors import TriggerError, sqlstate_of, translate
-from pgtrigger_live.runtime import wrapper
+from pgtrigger_live.runtime import errors, wrapper
+from pgtrigger_live.runtime.errors import TriggerError, sqlstate_of, translate
 
 
 def test_errors_without_a_driver_error_are_not_translated() -> None:

@@ -22,16 +22,16 @@ from django.db import (
 )
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import errors
-from pgtrigger_live.errors import (
+from pgtrigger_live.declare.raising import raise_sql
+from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
+from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime.errors import (
     InvalidTransitionError,
     ProtectedError,
     ReadOnlyError,
     TriggerError,
-    raise_sql,
     translate_errors,
 )
-from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
 from tests.conftest import subprocess_env
 from tests.testapp.models import Invoice, Plain
 
@@ -290,7 +290,7 @@ sys.modules["psycopg"] = None  # Django falls back to psycopg2
 import django
 django.setup()
 from django.db import connection, transaction
-from pgtrigger_live import errors
+from pgtrigger_live.runtime import errors
 from tests.testapp.models import Invoice
 assert connection.Database.__name__ == "psycopg2", connection.Database
 errors.install_translation()
@@ -334,7 +334,7 @@ def test_typed_errors_under_psycopg2() -> None:
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.splitlines()[-1])
     delete, fsm = out["delete"], out["fsm"]
-    assert delete["mro"][:2] == ["pgtrigger_live.errors.ProtectedError"] * 2
+    assert delete["mro"][:2] == ["pgtrigger_live.runtime.errors.ProtectedError"] * 2
     assert "django.db.utils.InternalError" in delete["mro"]  # django-pgtrigger users' except
     assert "django.db.utils.ProgrammingError" not in delete["mro"]
     assert delete["cause"].startswith("psycopg2")
@@ -346,7 +346,7 @@ def test_typed_errors_under_psycopg2() -> None:
         "sqlstate": "TG001",
     }
     assert delete["message"] == "Paid invoices cannot be deleted"
-    assert fsm["mro"][0] == "pgtrigger_live.errors.InvalidTransitionError"
+    assert fsm["mro"][0] == "pgtrigger_live.runtime.errors.InvalidTransitionError"
     assert (fsm["old"], fsm["new"], fsm["sqlstate"]) == ("paid", "draft", "TG003")
 
 

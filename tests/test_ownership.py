@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from pgtrigger_live.catalog import ScopeView
-from pgtrigger_live.planner import plan_install, plan_prune, plan_uninstall, statuses
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.planner import plan_install, plan_prune, plan_uninstall, statuses
+from pgtrigger_live.reconcile.state import (
     Enabled,
     InstalledTrigger,
     Owner,
     Scope,
+    ScopeView,
     Signature,
     Status,
     TableRef,
@@ -133,8 +133,8 @@ def test_a_later_batch_failure_keeps_its_error_class() -> None:
     """Callers that catch LockTimeoutError to retry a deploy still catch it when earlier
     batches of a multi-schema reconcile were committed."""
     from pgtrigger_live.exceptions import InstallError, LockTimeoutError
-    from pgtrigger_live.installation import _batch_failed
-    from pgtrigger_live.planner import Plan
+    from pgtrigger_live.reconcile.installation import _batch_failed
+    from pgtrigger_live.reconcile.planner import Plan
 
     done = Plan()
     error = _batch_failed(LockTimeoutError("busy. Nothing was changed."), ["t3"], [done])

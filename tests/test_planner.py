@@ -14,10 +14,9 @@ import pytest
 from django.db import models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import ddl
-from pgtrigger_live.catalog import ScopeView
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile import ddl
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.operations import (
     ACCESS_EXCLUSIVE,
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
@@ -28,7 +27,7 @@ from pgtrigger_live.operations import (
     Operation,
     SetEnabled,
 )
-from pgtrigger_live.planner import (
+from pgtrigger_live.reconcile.planner import (
     REPLACE_TRIGGER_MIN_VERSION,
     Action,
     ActionKind,
@@ -41,12 +40,13 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.state import (
     CompiledTrigger,
     Enabled,
     InstalledTrigger,
     Owner,
     Scope,
+    ScopeView,
     Status,
     TableRef,
 )

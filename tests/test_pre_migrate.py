@@ -14,10 +14,10 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
 from pgtrigger_live.checks import check_settings
-from pgtrigger_live.installation import touched_by
-from pgtrigger_live.state import Status
+from pgtrigger_live.declare import registry
+from pgtrigger_live.reconcile.installation import touched_by
+from pgtrigger_live.reconcile.state import Status
 from tests.migrapp import probe
 from tests.migrapp.models import Gauge
 

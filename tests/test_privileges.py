@@ -9,10 +9,10 @@ import pytest
 from django.db import DatabaseError, connection, models, transaction
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import errors
-from pgtrigger_live.errors import ProtectedError
 from pgtrigger_live.exceptions import InstallError
-from pgtrigger_live.state import Status
+from pgtrigger_live.reconcile.state import Status
+from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime.errors import ProtectedError
 from tests.testapp.models import Plain
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]

@@ -10,9 +10,10 @@ from django.db import connection, connections, models, transaction
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
-from pgtrigger_live.planner import ActionKind
-from pgtrigger_live.state import Signature, Status
+from pgtrigger_live.reconcile.planner import ActionKind
+from pgtrigger_live.reconcile.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
 from tests.testapp.models import Plain, Protected
 
@@ -64,7 +65,7 @@ def test_status_transitions(extra_trigger: AddTrigger) -> None:
     pgtrigger.enable(uri)
 
     # The code changes: the installed trigger is now outdated.
-    pgtrigger.registry.remove(Plain, pgtrigger.registered(uri)[0][1])
+    registry.remove(Plain, pgtrigger.registered(uri)[0][1])
     extra_trigger(Plain, bump(body="NEW.value := NEW.value + 10; RETURN NEW;"))
     assert status_of(uri)[0] is Status.OUTDATED
     pgtrigger.install(uri)
@@ -124,7 +125,7 @@ def test_changed_definition_replaces_only_that_trigger(extra_trigger: AddTrigger
     pgtrigger.install()
     before = catalog_state()
 
-    pgtrigger.registry.remove(Plain, pgtrigger.registered(first)[0][1])
+    registry.remove(Plain, pgtrigger.registered(first)[0][1])
     extra_trigger(Plain, bump("first", body="NEW.label := 'changed'; RETURN NEW;"))
     plan = pgtrigger.install()
     assert [a.uri for a in plan.actions] == [first]
@@ -147,7 +148,7 @@ def test_clause_change_replaces_in_place_and_keeps_disabled(extra_trigger: AddTr
     pgid = pgtrigger.registered(uri)[0][1].get_pgid(Plain)
     oid_before = catalog_state()[pgid]["trigger"][0]
 
-    pgtrigger.registry.remove(Plain, pgtrigger.registered(uri)[0][1])
+    registry.remove(Plain, pgtrigger.registered(uri)[0][1])
     extra_trigger(
         Plain,
         pgtrigger.Trigger(
@@ -188,7 +189,7 @@ def test_prune_drops_ours_with_functions_and_leaves_foreign_triggers(
             "CREATE TRIGGER not_ours BEFORE INSERT ON testapp_plain "
             "FOR EACH ROW EXECUTE FUNCTION pgtrigger_handmade_00000()"
         )
-    pgtrigger.registry.remove(Plain, temp)  # the code no longer declares it
+    registry.remove(Plain, temp)  # the code no longer declares it
     assert [e.pgid for e in pgtrigger.prunable()] == [pgid]
     assert [e.status for e in pgtrigger.status() if e.pgid == pgid] == [Status.PRUNE]
 
@@ -260,9 +261,9 @@ def test_unknown_uri_is_a_clear_error() -> None:
 def test_wildcards_and_models_select_triggers(extra_trigger: AddTrigger) -> None:
     a = extra_trigger(Plain, bump("wild_a"))
     b = extra_trigger(Plain, bump("wild_b"))
-    assert [u for u, _, _ in pgtrigger.registry.select("testapp.Plain:wild_*")] == [a, b]
-    assert [u for u, _, _ in pgtrigger.registry.select(Plain)] == [a, b]
-    assert [u for u, _, _ in pgtrigger.registry.select("*:wild_b")] == [b]
+    assert [u for u, _, _ in registry.select("testapp.Plain:wild_*")] == [a, b]
+    assert [u for u, _, _ in registry.select(Plain)] == [a, b]
+    assert [u for u, _, _ in registry.select("*:wild_b")] == [b]
 
 
 def test_adopts_a_trigger_installed_by_django_pgtrigger(extra_trigger: AddTrigger) -> None:
@@ -332,7 +333,7 @@ def test_reconcile_inside_a_transaction_leaves_its_settings_alone(
 def test_waiting_for_another_reconcile_gives_up_without_retrying(
     extra_trigger: AddTrigger, settings: object
 ) -> None:
-    from pgtrigger_live.applier import LOCK_KEY
+    from pgtrigger_live.reconcile.applier import LOCK_KEY
 
     settings.PGTRIGGER_LIVE_RECONCILE_WAIT_MS = 100  # type: ignore[attr-defined]
     uri = extra_trigger(Plain, bump("busy"))
@@ -547,8 +548,8 @@ def test_fingerprint_ignores_positions_in_the_statement_text(extra_trigger: AddT
 def test_sign_batch_with_a_missing_trigger_raises_and_signs_nothing(
     extra_trigger: AddTrigger,
 ) -> None:
-    from pgtrigger_live import ddl
-    from pgtrigger_live.state import TableRef
+    from pgtrigger_live.reconcile import ddl
+    from pgtrigger_live.reconcile.state import TableRef
 
     uri = extra_trigger(Plain, bump())
     pgtrigger.install(uri)

@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import reporting
 from pgtrigger_live.exceptions import InstallError
-from pgtrigger_live.planner import Action, ActionKind, Entry, Plan
-from pgtrigger_live.state import Status, TableRef
+from pgtrigger_live.reconcile import reporting
+from pgtrigger_live.reconcile.planner import Action, ActionKind, Entry, Plan
+from pgtrigger_live.reconcile.state import Status, TableRef
 from tests import lockprobe
 from tests.conftest import ROOT, subprocess_env
 from tests.testapp.models import Plain

@@ -35,7 +35,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
 from pgtrigger_live.runtime import (
     NotInTransactionError,
@@ -45,10 +45,10 @@ from pgtrigger_live.runtime import (
     local_sql,
     schema,
     set_local,
-    sqltext,
+    statements,
 )
-from pgtrigger_live.runtime import state as runtime_state
-from pgtrigger_live.runtime.sqltext import (
+from pgtrigger_live.runtime import context as runtime_context
+from pgtrigger_live.runtime.statements import (
     Kind,
     SavepointOp,
     classify,
@@ -208,7 +208,7 @@ def delete_row(alias: str, pk: int) -> None:
 
 def assert_clean(*aliases: str) -> None:
     """No block state, nothing tracked, nothing on the server outside transactions."""
-    assert runtime_state.CURRENT.get() is runtime_state.EMPTY
+    assert runtime_context.CURRENT.get() is runtime_context.EMPTY
     for alias in aliases:
         connection = connections[alias]
         assert not connection.in_atomic_block
@@ -1055,12 +1055,12 @@ def test_classify(statement: str, kind: Kind) -> None:
 
 def test_classify_cache_is_bounded() -> None:
     """Texts with inlined values must not grow the cache without limit."""
-    for i in range(sqltext._KINDS_MAX + 10):
+    for i in range(statements._KINDS_MAX + 10):
         assert classify(f"UPDATE t SET a = {i}") is Kind.WRITE
-    assert len(sqltext._KINDS) <= sqltext._KINDS_MAX
-    long_text = "SELECT 1" + " " * sqltext._KIND_TEXT_MAX
+    assert len(statements._KINDS) <= statements._KINDS_MAX
+    long_text = "SELECT 1" + " " * statements._KIND_TEXT_MAX
     assert classify(long_text) is Kind.READ
-    assert long_text not in sqltext._KINDS
+    assert long_text not in statements._KINDS
 
 
 def test_savepoint_statements() -> None:
@@ -1105,7 +1105,7 @@ def test_selectors_nesting_and_is_ignored(database_access: None) -> None:
         pass
     with pytest.raises(UnknownTriggerError, match="not found"), ignore("*:nope_*"):
         pass
-    assert runtime_state.CURRENT.get() is runtime_state.EMPTY
+    assert runtime_context.CURRENT.get() is runtime_context.EMPTY
     assert not is_ignored(STAMP_URI)
     with ignore("testapp.Plain:rt_*"):
         assert is_ignored(STAMP_URI)
@@ -1127,7 +1127,7 @@ def test_selectors_nesting_and_is_ignored(database_access: None) -> None:
         assert is_ignored(STAMP_URI)
         assert not is_ignored(STAMP_URI, database="other")
         with ignore(GUARD_URI, databases=["default"]):
-            alias_state = runtime_state.CURRENT.get().aliases["default"]
+            alias_state = runtime_context.CURRENT.get().aliases["default"]
             assert alias_state.ignored == {stamp, guard}
             assert alias_state.ignore_value == ignore_value([stamp, guard])
     assert not is_ignored(STAMP_URI)
@@ -1151,7 +1151,7 @@ def test_out_of_order_exit_is_refused(database_access: None) -> None:
         outer.__exit__(None, None, None)
     inner.__exit__(None, None, None)
     outer.__exit__(None, None, None)
-    assert runtime_state.CURRENT.get() is runtime_state.EMPTY
+    assert runtime_context.CURRENT.get() is runtime_context.EMPTY
 
 
 def test_argument_errors(database_access: None) -> None:

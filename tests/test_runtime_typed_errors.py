@@ -6,8 +6,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from pgtrigger_live import errors
-from pgtrigger_live.errors import ProtectedError, TriggerError, translate_errors
+from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime.errors import ProtectedError, TriggerError, translate_errors
 from tests.testapp.models import Invoice
 
 

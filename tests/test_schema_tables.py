@@ -12,8 +12,9 @@ import pytest
 from django.db import connection, models, transaction
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import errors, sql
-from pgtrigger_live.errors import InvalidTransitionError, ProtectedError, ReadOnlyError
+from pgtrigger_live import sql
+from pgtrigger_live.runtime import errors
+from pgtrigger_live.runtime.errors import InvalidTransitionError, ProtectedError, ReadOnlyError
 from tests.testapp.models import OffPathRow, QualifiedRow, SchemaRow
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]

@@ -12,8 +12,9 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import SchemaError
-from pgtrigger_live.state import Status
+from pgtrigger_live.reconcile.state import Status
 from tests.testapp.models import Plain
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,7 @@ def test_all_schemas_install_noop_change_prune(
     assert all(insert_in(s) == 11 for s in schemas)
 
     # Removed from the code: pruned in every schema, with its function; public keeps its own.
-    pgtrigger.registry.remove(Plain, changed)
+    registry.remove(Plain, changed)
     public_before = pgtrigger.status()
     plan = pgtrigger.install(all_schemas=True)
     assert sorted((a.kind.value, a.table.schema) for a in plan.actions) == sorted(
@@ -119,8 +120,8 @@ def test_all_schemas_install_noop_change_prune(
 def registry_swap(
     model: type[models.Model], old: pgtrigger.Trigger, new: pgtrigger.Trigger
 ) -> None:
-    pgtrigger.registry.remove(model, old)
-    pgtrigger.registry.add(model, new)
+    registry.remove(model, old)
+    registry.add(model, new)
 
 
 def test_repeated_schema_option_and_ls(schemas: list[str], extra_trigger: AddTrigger) -> None:
@@ -145,7 +146,7 @@ def test_a_schema_prunes_only_its_own_tables(schemas: list[str], extra_trigger: 
     pgtrigger.install(uri)  # in public
     pgtrigger.install(uri, schemas=["s1"])
     pgid = pgtrigger.status(uri)[0].pgid
-    pgtrigger.registry.remove(*pgtrigger.registry.entry(uri))  # type: ignore[misc]
+    registry.remove(*registry.entry(uri))  # type: ignore[misc]
     plan = pgtrigger.prune(schemas=["s1"])
     assert [(a.table.schema, a.pgid) for a in plan.actions] == [("s1", pgid)]
     assert set(triggers_by_schema(pgid)) == {"public"}
@@ -244,7 +245,7 @@ def test_triggers_outside_the_search_path_are_seen_when_asked(extra_trigger: Add
     trigger = bump()
     uri = extra_trigger(Plain, trigger)
     pgtrigger.install(uri, schemas=["retired"])
-    pgtrigger.registry.remove(Plain, trigger)
+    registry.remove(Plain, trigger)
     assert not [e for e in pgtrigger.status() if e.status is Status.PRUNE]
     (entry,) = [e for e in pgtrigger.status(schemas=["retired"]) if e.status is Status.PRUNE]
     assert entry.scope == "retired"
@@ -261,7 +262,7 @@ class _Terminal(StringIO):
 def test_progress_only_on_a_terminal(
     schemas: list[str], extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch, tty: bool
 ) -> None:
-    from pgtrigger_live import installation
+    from pgtrigger_live.reconcile import installation
 
     monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)  # one batch per schema
     uri = extra_trigger(Plain, bump())
@@ -297,8 +298,8 @@ def test_two_schemas_resolving_one_table_create_it_once(
 def test_a_failed_batch_says_what_earlier_batches_committed(
     settings: object, extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pgtrigger_live import installation
     from pgtrigger_live.exceptions import InstallError
+    from pgtrigger_live.reconcile import installation
 
     with connection.cursor() as cursor:
         for schema in ("b1", "b2", "b3"):
@@ -328,7 +329,7 @@ def test_a_scope_never_prunes_a_table_it_only_reaches_through_its_path(
     trigger = bump("reached")
     extra_trigger(Protected, trigger)
     pgtrigger.install(trigger.get_uri(Protected))
-    pgtrigger.registry.remove(Protected, trigger)
+    registry.remove(Protected, trigger)
     assert pgtrigger.prune(schemas=["s1"]).actions == ()
     assert triggers_by_schema(trigger.get_pgid(Protected)).keys() == {"public"}
     assert [a.table.schema for a in pgtrigger.prune().actions] == ["public"]
@@ -338,15 +339,15 @@ def test_a_trigger_removed_from_a_qualified_table_is_pruned(extra_trigger: AddTr
     """The model's db_table names a schema off the search_path and it keeps no trigger."""
     from tests.testapp.models import OffPathRow
 
-    declared = [uri for uri, model, _ in pgtrigger.registry.select() if model is OffPathRow]
-    saved = [pgtrigger.registry.entry(uri) for uri in declared]
+    declared = [uri for uri, model, _ in registry.select() if model is OffPathRow]
+    saved = [registry.entry(uri) for uri in declared]
     for model, trig in saved:  # type: ignore[misc]
-        pgtrigger.registry.remove(model, trig)
+        registry.remove(model, trig)
     try:
         trigger = bump("offpath")
         extra_trigger(OffPathRow, trigger)
         pgtrigger.install(trigger.get_uri(OffPathRow))
-        pgtrigger.registry.remove(OffPathRow, trigger)
+        registry.remove(OffPathRow, trigger)
         pgid = trigger.get_pgid(OffPathRow)
         (entry,) = [e for e in pgtrigger.status() if e.pgid == pgid]
         assert entry.status is Status.PRUNE
@@ -354,7 +355,7 @@ def test_a_trigger_removed_from_a_qualified_table_is_pruned(extra_trigger: AddTr
         assert triggers_by_schema(pgid) == {}
     finally:
         for model, trig in saved:  # type: ignore[misc]
-            pgtrigger.registry.add(model, trig)
+            registry.add(model, trig)
 
 
 def test_a_deleted_models_trigger_is_pruned_another_services_is_not() -> None:

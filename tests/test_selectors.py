@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
+from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
 from tests.testapp.models import CondRow, Plain, TimestampedBase
 

@@ -21,9 +21,9 @@ SUBMODULES = {
     "compiler": f"{PACKAGE}.compiler",
     "core": f"{PACKAGE}.core",
     "migrations": f"{PACKAGE}.migrations",
-    "contrib": "pgtrigger_live.contrib",
-    "installation": "pgtrigger_live.installation",
-    "registry": "pgtrigger_live.registry",
+    "contrib": "pgtrigger_live.declare.contrib",
+    "installation": "pgtrigger_live.reconcile.installation",
+    "registry": "pgtrigger_live.declare.registry",
     "runtime": "pgtrigger_live.runtime",
     "utils": f"{PACKAGE}.utils",
 }

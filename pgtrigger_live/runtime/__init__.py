@@ -1,8 +1,9 @@
 """Runtime controls: ignore triggers, set the schema, set constraint timing, per context.
 
-Modules: ``sqltext`` (pure statement classification and SQL text), ``state`` (the ContextVar
-and its immutable values), ``wrapper`` (the per-connection execute wrapper), ``api`` (the
-public functions). How it works and what it cannot see: docs/runtime.md.
+Modules: ``statements`` (pure statement classification and SQL text), ``context`` (the
+ContextVar and its immutable values), ``wrapper`` (the per-connection execute wrapper),
+``api`` (the public functions), ``errors`` (typed trigger errors and their translation).
+How it works and what it cannot see: docs/runtime.md.
 """
 
 from __future__ import annotations

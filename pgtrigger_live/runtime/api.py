@@ -11,11 +11,11 @@ from typing import Any, TypeVar, cast
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from pgtrigger_live import sql
-from pgtrigger_live.clauses import Timing
-from pgtrigger_live.desired import allowed
+from pgtrigger_live.declare.clauses import Timing
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
-from pgtrigger_live.runtime import sqltext, state
-from pgtrigger_live.runtime.state import AddIgnored, AddSchemas, AliasChange, Selector
+from pgtrigger_live.routing import allowed
+from pgtrigger_live.runtime import context, statements
+from pgtrigger_live.runtime.context import AddIgnored, AddSchemas, AliasChange, Selector
 from pgtrigger_live.runtime.wrapper import DIRTY, install, runtime_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +26,7 @@ class NotInTransactionError(PgTriggerLiveError, RuntimeError):
 
 
 class _Block:
-    """A context manager, async context manager and decorator that pushes runtime state.
+    """A context manager, async context manager and decorator that pushes runtime context.
 
     Entering resolves the selectors and the aliases (so a decorator can be created before the
     registry is filled), pushes a new immutable state and makes sure the wrapper is on the
@@ -37,18 +37,18 @@ class _Block:
 
     def __init__(self, databases: Iterable[str] | None) -> None:
         if isinstance(databases, str):
-            state.postgres_aliases(databases)  # raises: a string is not a list of aliases
+            context.postgres_aliases(databases)  # raises: a string is not a list of aliases
         self.databases = None if databases is None else list(databases)
 
     def _change(self) -> AliasChange:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __enter__(self) -> None:
-        aliases = state.postgres_aliases(self.databases)
+        aliases = context.postgres_aliases(self.databases)
         change = self._change()
         for alias in aliases:
             install(connections[alias])
-        state.push(self, aliases, change)
+        context.push(self, aliases, change)
 
     def __exit__(
         self,
@@ -56,8 +56,8 @@ class _Block:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        left = state.CURRENT.get()
-        state.pop(self)
+        left = context.CURRENT.get()
+        context.pop(self)
         _restore(left.aliases)
 
     async def __aenter__(self) -> None:
@@ -114,7 +114,7 @@ class _Session(_Block):
 
 
 class _NoChange(AliasChange):
-    def __call__(self, before: state.AliasState) -> state.AliasState:
+    def __call__(self, before: context.AliasState) -> context.AliasState:
         return before
 
 
@@ -132,7 +132,7 @@ class ignore(_Block):  # django-pgtrigger's name and calling convention
         self.uris = uris
 
     def _change(self) -> AliasChange:
-        return AddIgnored(state.pgids(self.uris))
+        return AddIgnored(context.pgids(self.uris))
 
     @staticmethod
     def session(databases: Iterable[str] | None = None) -> _Session:
@@ -167,8 +167,8 @@ def is_ignored(uri: Selector, *, database: str | None = None) -> bool:
     ``database``: on that alias only; by default on any alias. Unknown URIs raise
     UnknownTriggerError, like ignore().
     """
-    pgids = state.pgids([uri])
-    current = state.CURRENT.get().aliases
+    pgids = context.pgids([uri])
+    current = context.CURRENT.get().aliases
     if database is not None:
         chosen = [current[database]] if database in current else []
     else:
@@ -191,7 +191,7 @@ def constraints(
         raise DeclarationError(
             f"constraints() timing must be Immediate or Deferred, got {timing!r}."
         )
-    selected = state.resolve(uris)
+    selected = context.resolve(uris)
     exact = {u for u in uris if isinstance(u, str) and not any(c in u for c in "*?[")}
     for uri, model, _, trigger in selected:
         if uri in exact and trigger.timing is None:
@@ -207,7 +207,7 @@ def constraints(
             + ": each one is not deferrable (declare timing=Immediate or Deferred)."
         )
     plan: list[tuple[str, list[str]]] = []
-    for alias in state.postgres_aliases(databases):
+    for alias in context.postgres_aliases(databases):
         names = sorted({pgid for _, model, pgid, _ in deferrable if allowed(model, alias)})
         if not names:
             continue
@@ -254,8 +254,10 @@ def local_sql(using: str = DEFAULT_DB_ALIAS) -> str:
     For a connection Django does not manage; run it inside the transaction that needs it.
     Returns ``""`` when no ignore() or schema() block is active for ``using``.
     """
-    alias_state = state.CURRENT.get().aliases.get(using)
+    alias_state = context.CURRENT.get().aliases.get(using)
     if alias_state is None:
         return ""
-    values = {guc: value for guc in sqltext.GUCS if (value := alias_state.value(guc)) is not None}
-    return sqltext.set_config(values) if values else ""
+    values = {
+        guc: value for guc in statements.GUCS if (value := alias_state.value(guc)) is not None
+    }
+    return statements.set_config(values) if values else ""

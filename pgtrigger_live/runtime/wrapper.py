@@ -1,6 +1,6 @@
 """The execute wrapper: one per connection, always installed, idle unless a block is active.
 
-It applies the current context's values (state.py) to the statements Django sends, using only
+It applies the current context's values (context.py) to the statements Django sends, using only
 transaction-local settings:
 
 * **Autocommit, statement by itself**: ``SET LOCAL ...; `` is put in front of the statement
@@ -14,7 +14,7 @@ transaction-local settings:
   it back exactly (again transaction-locally). Savepoints are followed: ``ROLLBACK TO``
   reverts the setting on the server, and the tracker reverts with it.
 
-The ignore value goes only to statements that can fire a trigger (sqltext.classify); the
+The ignore value goes only to statements that can fire a trigger (statements.classify); the
 search_path of ``schema()`` goes to every statement that can run in a transaction block.
 Nothing is ever sent while the transaction is aborted.
 """
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.utils.connection import ConnectionProxy
 
-from pgtrigger_live.runtime import sqltext
-from pgtrigger_live.runtime.sqltext import GUCS, IGNORE, Kind, SavepointOp
-from pgtrigger_live.runtime.state import CURRENT, EMPTY, AliasState, RuntimeState
+from pgtrigger_live.runtime import statements
+from pgtrigger_live.runtime.context import CURRENT, EMPTY, AliasState, RuntimeState
+from pgtrigger_live.runtime.statements import GUCS, IGNORE, Kind, SavepointOp
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -163,7 +163,7 @@ class ConnectionRuntime:
             raw = context["connection"].connection
             status = raw.pgconn.transaction_status if _PSYCOPG3 else raw.get_transaction_status()
             if status == INTRANS:
-                if self.synced is alias_state and sqltext.classify(sql) is not Kind.TRANSACTION:
+                if self.synced is alias_state and statements.classify(sql) is not Kind.TRANSACTION:
                     return execute(sql, params, many, context)
             elif status == IDLE and raw.autocommit and not self.txn and not self.savepoints:
                 return self._autocommit(alias_state, execute, sql, params, many, context)
@@ -187,7 +187,7 @@ class ConnectionRuntime:
                 self.reset()  # the transaction we followed has ended
             if raw.autocommit:
                 return self._autocommit(alias_state, execute, sql, params, many, context)
-        kind = sqltext.classify(_text(sql, context["cursor"].cursor))
+        kind = statements.classify(_text(sql, context["cursor"].cursor))
         if kind is Kind.TRANSACTION:
             return self._transaction_statement(connection, execute, sql, params, many, context)
         if status not in (IDLE, INTRANS) or kind is Kind.NO_TRANSACTION:
@@ -217,7 +217,7 @@ class ConnectionRuntime:
         if alias_state is None:
             return execute(sql, params, many, context)
         raw_cursor = context["cursor"].cursor
-        kind = sqltext.classify(sql if isinstance(sql, str) else _text(sql, raw_cursor))
+        kind = statements.classify(sql if isinstance(sql, str) else _text(sql, raw_cursor))
         if kind is Kind.WRITE:
             prefix, sets = alias_state.write_prefix, alias_state.write_sets
         elif kind is Kind.READ:
@@ -280,7 +280,7 @@ class ConnectionRuntime:
         self.synced = _NOT_SYNCED
         read_back = list(wanted)
         with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-            cursor.execute(sqltext.set_config(wanted, read_back))
+            cursor.execute(statements.set_config(wanted, read_back))
             row = cursor.fetchone()
         for i, guc in enumerate(read_back):
             held = (row[i] if row else None) or ""
@@ -332,7 +332,7 @@ class ConnectionRuntime:
         context: dict[str, Any],
     ) -> Any:
         result = execute(sql, params, many, context)
-        op = sqltext.savepoint_op(_text(sql, context["cursor"].cursor))
+        op = statements.savepoint_op(_text(sql, context["cursor"].cursor))
         if op is not None and _status(connection.connection) == INTRANS:
             self._follow_savepoint(connection, *op)
         return result

@@ -9,16 +9,15 @@ from __future__ import annotations
 from django.db import connection
 
 import pgtrigger_live as pgtrigger
-from pgtrigger_live import registry
 from tests.docsproject.shop.models import Account, Order
 
 
 def drifted() -> None:
     """One trigger edited by hand, one disabled, one dropped, one removed from the code."""
     gone = pgtrigger.Protect(name="no_updates", operation=pgtrigger.Update)
-    pgtrigger.register(gone)(Account)
+    gone.register(Account)
     pgtrigger.install("shop.Account:no_updates")
-    registry.remove(Account, gone)
+    gone.unregister(Account)
     pgtrigger.disable("shop.Invoice:no_truncate")
     pgtrigger.uninstall("shop.Order:status_flow")
     priority = pgtrigger.status("shop.Order:priority_flow")[0].pgid

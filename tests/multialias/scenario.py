@@ -16,7 +16,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
 import pgtrigger_live as pgtrigger  # noqa: E402
-from pgtrigger_live.state import Status  # noqa: E402
+from pgtrigger_live.reconcile.state import Status  # noqa: E402
 from tests.multialias.settings import ByApp  # noqa: E402
 
 

@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
 
 import pgtrigger_live as pgtrigger  # noqa: E402
-from pgtrigger_live.state import Status  # noqa: E402
+from pgtrigger_live.declare import registry  # noqa: E402
+from pgtrigger_live.reconcile.state import Status  # noqa: E402
 from tests.tenantproject.customers.models import Announcement, Client  # noqa: E402
 from tests.tenantproject.notes.models import Note  # noqa: E402
 
@@ -126,8 +127,8 @@ with schema_context("public"):
         raise AssertionError("keep_announcements did not fire in public")
 
 step("a tenant trigger removed from the code: pruned in every tenant, never in public")
-model, trigger = pgtrigger.registry.entry("notes.Note:count_edits")  # type: ignore[misc]
-pgtrigger.registry.remove(model, trigger)
+model, trigger = registry.entry("notes.Note:count_edits")  # type: ignore[misc]
+registry.remove(model, trigger)
 command("migrate_schemas")
 for n in (1, 2, 3, 4):
     assert names(f"t{n}") == {"pgtrigger_keep_notes"}, triggers()
@@ -147,7 +148,7 @@ assert {k: v for k, v in triggers().items() if k[0] == "public"} == public, trig
 command("pgtrigger", "ls", "--all-schemas")  # skipped with a warning, not an error
 
 step("the router context is restored even when the block raises")
-from pgtrigger_live.schemas import DjangoTenants  # noqa: E402
+from pgtrigger_live.reconcile.schemas import DjangoTenants  # noqa: E402
 
 source = DjangoTenants()
 before_schema = connection.schema_name
@@ -160,7 +161,7 @@ except RuntimeError:
 assert connection.schema_name == before_schema, connection.schema_name
 
 step("--all-schemas puts it back everywhere in one pass")
-pgtrigger.registry.add(model, trigger)
+registry.add(model, trigger)
 plan = pgtrigger.install(all_schemas=True)
 assert sorted(a.table.schema for a in plan.actions) == ["t1", "t2", "t3", "t4"], plan.describe()
 for n in (1, 2, 3, 4):

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pgtrigger_live import ddl
-from pgtrigger_live import state as live_state
-from pgtrigger_live.state import Enabled, TableRef
+from pgtrigger_live.reconcile import ddl
+from pgtrigger_live.reconcile import state as live_state
+from pgtrigger_live.reconcile.state import Enabled, TableRef
 
 
 class UpsertTriggerSql:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from pgtrigger_live.clauses import (
+from pgtrigger_live.declare.clauses import (
     After,
     Before,
     Deferred,
@@ -26,7 +26,7 @@ from pgtrigger_live.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.conditions import (
+from pgtrigger_live.declare.conditions import (
     AllChange,
     AllDontChange,
     AnyChange,
@@ -38,11 +38,11 @@ from pgtrigger_live.conditions import (
     Q,
     _Change,
 )
+from pgtrigger_live.declare.triggers import Func, Trigger
 
 # django-pgtrigger: the longest name a trigger may have (ours: longer ids are shortened).
 from pgtrigger_live.naming import MAX_DECLARED_NAME_LENGTH as MAX_NAME_LENGTH
-from pgtrigger_live.state import Status
-from pgtrigger_live.triggers import Func, Trigger
+from pgtrigger_live.reconcile.state import Status
 
 #: The status strings of ``Trigger.get_installation_status``.
 INSTALLED = Status.INSTALLED.value

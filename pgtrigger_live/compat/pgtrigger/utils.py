@@ -8,8 +8,8 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
+from pgtrigger_live.declare.triggers import AttrDict
 from pgtrigger_live.sql import quote_ident
-from pgtrigger_live.triggers import AttrDict
 
 #: The psycopg major version Django's PostgreSQL backend uses (3 when psycopg 3 is importable).
 psycopg_maj_version = 3 if is_psycopg3 else 2

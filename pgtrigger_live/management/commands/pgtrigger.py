@@ -1,5 +1,5 @@
 """``manage.py pgtrigger ls|install|uninstall|enable|disable|prune``: a thin shell over
-:mod:`pgtrigger_live.installation`. All output goes through ``self.stdout``."""
+:mod:`pgtrigger_live.reconcile.installation`. All output goes through ``self.stdout``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
-from pgtrigger_live import conf, installation, reporting
+from pgtrigger_live import conf
 from pgtrigger_live.exceptions import PgTriggerLiveError
-from pgtrigger_live.planner import Entry, Plan
-from pgtrigger_live.state import Status
+from pgtrigger_live.reconcile import installation, reporting
+from pgtrigger_live.reconcile.planner import Entry, Plan
+from pgtrigger_live.reconcile.state import Status
 
 _MUTATIONS: dict[str, tuple[str, Callable[..., Plan]]] = {
     "install": (

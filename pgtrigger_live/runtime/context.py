@@ -16,10 +16,10 @@ from types import MappingProxyType
 
 from django.db import connections, models
 
-from pgtrigger_live import registry
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
-from pgtrigger_live.runtime import sqltext
-from pgtrigger_live.triggers import Trigger
+from pgtrigger_live.runtime import statements
 
 Selector = str | type[models.Model]
 
@@ -42,10 +42,10 @@ class AliasState:
     read_sets: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        ignore = sqltext.ignore_value(self.ignored) if self.ignored else None
-        path = sqltext.search_path_value(self.schemas) if self.schemas else None
-        write = sqltext.set_local(ignore, self.schemas or None)
-        read = sqltext.set_local(None, self.schemas or None)
+        ignore = statements.ignore_value(self.ignored) if self.ignored else None
+        path = statements.search_path_value(self.schemas) if self.schemas else None
+        write = statements.set_local(ignore, self.schemas or None)
+        read = statements.set_local(None, self.schemas or None)
         object.__setattr__(self, "ignore_value", ignore)
         object.__setattr__(self, "path_value", path)
         object.__setattr__(self, "write_prefix", f"{write} " if write else "")
@@ -54,7 +54,7 @@ class AliasState:
         object.__setattr__(self, "read_sets", int(bool(self.schemas)))
 
     def value(self, guc: str) -> str | None:
-        return self.ignore_value if guc == sqltext.IGNORE else self.path_value
+        return self.ignore_value if guc == statements.IGNORE else self.path_value
 
 
 @functools.lru_cache(maxsize=256)

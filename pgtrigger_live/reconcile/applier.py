@@ -15,11 +15,11 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, OperationalError, connections, transaction
 
-from pgtrigger_live import catalog, conf, ddl, operations, reporting
-from pgtrigger_live.catalog import Snapshot
+from pgtrigger_live import conf
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
-from pgtrigger_live.planner import Action, Plan
-from pgtrigger_live.state import Scope
+from pgtrigger_live.reconcile import ddl, operations, reporting
+from pgtrigger_live.reconcile.planner import Action, Plan
+from pgtrigger_live.reconcile.state import Scope, Snapshot
 
 logger = logging.getLogger("pgtrigger_live")
 
@@ -86,7 +86,7 @@ RECONNECTS = 1
 
 def apply(
     alias: str,
-    db_tables: Sequence[str],
+    read: Callable[[], Snapshot],
     make_plan: Callable[[Snapshot], Plan],
     *,
     scopes: Sequence[Scope] = (),
@@ -94,8 +94,10 @@ def apply(
 ) -> Plan:
     """Plan from a fresh read under the lock and run it; return the plan that ran.
 
-    ``seen`` is the snapshot read (and plan made) before the lock: when the catalog under the
-    lock is identical, that plan is reused instead of recomputed. Everything happens in one
+    ``read`` reads the catalog (the caller's ``catalog.read``: this module writes, it does
+    not read), ``make_plan`` plans from what it read. ``seen`` is the snapshot read (and plan
+    made) before the lock: when the catalog under the lock is identical, that plan is reused
+    instead of recomputed. Everything happens in one
     transaction: a failure leaves the database as it was.
 
     Busy tables: each attempt waits at most ``PGTRIGGER_LIVE_LOCK_TIMEOUT_MS`` for a table
@@ -126,7 +128,7 @@ def apply(
                     _advisory_lock(alias)
                     stage = "reading the catalog"
                     _set(alias, {"lock_timeout": f"{conf.lock_timeout_ms()}ms"})
-                    snapshot = catalog.read(connection, db_tables, scopes)
+                    snapshot = read()
                     unchanged = seen is not None and seen[0] == snapshot
                     plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                     todo = _without(plan, deferred)

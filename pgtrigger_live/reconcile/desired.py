@@ -7,31 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
-from django.db import connections, migrations, models, router
+from django.db import connections, migrations, models
 
-from pgtrigger_live import registry
-from pgtrigger_live.catalog import split_table
-from pgtrigger_live.compiler import compile_trigger
-from pgtrigger_live.planner import Desired, OwnerOf
-from pgtrigger_live.state import Owner, TableRef
-from pgtrigger_live.triggers import Trigger
-
-
-def is_postgres(alias: str) -> bool:
-    return connections[alias].vendor == "postgresql"
-
-
-def allowed(model: type[models.Model], alias: str) -> bool:
-    """django-pgtrigger's rule: a Postgres alias the router lets the concrete model migrate to.
-
-    ``router.allow_migrate`` (not ``allow_migrate_model``) so unmanaged models and views can
-    carry triggers too.
-    """
-    concrete = model._meta.concrete_model
-    assert concrete is not None
-    return is_postgres(alias) and bool(
-        router.allow_migrate(alias, concrete._meta.app_label, model_name=concrete._meta.model_name)
-    )
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.reconcile.compiler import compile_trigger
+from pgtrigger_live.reconcile.state import Desired, Owner, OwnerOf, TableRef
+from pgtrigger_live.routing import allowed, is_postgres
+from pgtrigger_live.sql import split_table
 
 
 def collect(

@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 
 from pgtrigger_live import conf
 from pgtrigger_live.exceptions import SchemaError
-from pgtrigger_live.state import Scope
+from pgtrigger_live.reconcile.state import Scope
 
 DJANGO_TENANTS = "django_tenants"
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import django
 from django.db import models
 
-from pgtrigger_live import clauses, conditions, contrib, triggers
+from pgtrigger_live.declare import clauses, conditions, contrib, triggers
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -95,15 +95,15 @@ _LOOKUPS = frozenset(
 )
 #: The modules whose code turns a declaration into SQL; their source is part of the digest.
 _RENDERING_MODULES = (
-    "pgtrigger_live.clauses",
-    "pgtrigger_live.compiler",
-    "pgtrigger_live.conditions",
-    "pgtrigger_live.contrib",
-    "pgtrigger_live.digest",
-    "pgtrigger_live.errors",
+    "pgtrigger_live.declare.clauses",
+    "pgtrigger_live.reconcile.compiler",
+    "pgtrigger_live.declare.conditions",
+    "pgtrigger_live.declare.contrib",
+    "pgtrigger_live.reconcile.digest",
+    "pgtrigger_live.runtime.errors",
     "pgtrigger_live.naming",
     "pgtrigger_live.sql",
-    "pgtrigger_live.triggers",
+    "pgtrigger_live.declare.triggers",
 )
 #: Field options a condition or a contrib trigger may read while rendering.
 _FIELD_OPTIONS = (

@@ -49,7 +49,7 @@ class Enabled(str, enum.Enum):
 class Signature:
     """What a trigger's comment records: hash of the trigger clause, md5 of the body, the
     declaration digest, and the server's fingerprint of the trigger as created (see
-    ``ddl.DEFINITION_FINGERPRINT``).
+    ``fingerprint.DEFINITION_FINGERPRINT``).
 
     The hashes are computed from the compiled SQL; the digest from the declaration itself
     (``digest.py``), so a reconcile can tell "unchanged" without compiling. The fingerprint
@@ -208,7 +208,7 @@ class InstalledTrigger:
     function_md5: str | None
     #: The same encoding as CompiledTrigger.shape (None for tables without triggers).
     shape: int | None = None
-    #: The server's fingerprint of the trigger as it is now (ddl.DEFINITION_FINGERPRINT).
+    #: The server's fingerprint of the trigger as it is now (fingerprint.DEFINITION_FINGERPRINT).
     definition: str | None = None
     #: ``comment`` parsed, once (the planner reads it several times per trigger).
     signature: Signature | None = field(init=False, compare=False, repr=False, default=None)
@@ -256,3 +256,50 @@ class Owner(str, enum.Enum):
     NOWHERE = "nowhere"  # a model of ours, allowed nowhere any more: ours to prune
     GONE = "gone"  # this project's migrations created it; its model left the code: ours
     UNKNOWN = "unknown"  # no model of this project maps to it: another service's
+
+
+@dataclass(slots=True)
+class ScopeView:
+    """What one scope sees: its home schema, its tables and the triggers it may own."""
+
+    scope: Scope
+    #: The schema whose tables this scope owns (None: no schema of its path exists).
+    home: str | None = None
+    #: ``db_table`` -> the table it resolves to here (None: missing).
+    tables: dict[str, TableRef | None] = field(default_factory=dict)
+    #: Our-prefix triggers on the home schema's tables and on the resolved tables.
+    triggers: list[InstalledTrigger] = field(default_factory=list)
+    #: The scope names a schema that does not exist (an optional scope: skipped).
+    missing: bool = False
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What one database holds, per scope, as one query read it."""
+
+    views: list[ScopeView] = field(default_factory=list)
+    server_version: int = 0
+
+    @property
+    def tables(self) -> dict[str, TableRef | None]:
+        """The first scope's tables (the only scope of a plain, one-schema reconcile)."""
+        return self.views[0].tables if self.views else {}
+
+    @property
+    def triggers(self) -> list[InstalledTrigger]:
+        return self.views[0].triggers if self.views else []
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """One registered trigger as seen from one database."""
+
+    uri: str
+    pgid: str
+    db_table: str
+    #: None when the trigger is not allowed on this database (router or vendor).
+    compiled: CompiledTrigger | None
+
+
+#: How a scope learns who owns a table that carries a trigger none of its declarations claim.
+OwnerOf = Callable[[TableRef], Owner]

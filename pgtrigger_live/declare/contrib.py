@@ -13,8 +13,9 @@ from typing import Any
 
 from django.db import models
 
-from pgtrigger_live import errors, sql
-from pgtrigger_live.clauses import (
+from pgtrigger_live import sql
+from pgtrigger_live.declare import raising
+from pgtrigger_live.declare.clauses import (
     After,
     Before,
     Delete,
@@ -27,7 +28,7 @@ from pgtrigger_live.clauses import (
     Update,
     UpdateOf,
 )
-from pgtrigger_live.conditions import (
+from pgtrigger_live.declare.conditions import (
     Condition,
     F,
     Q,
@@ -41,8 +42,8 @@ from pgtrigger_live.conditions import (
     sql_code,
     table_fields,
 )
+from pgtrigger_live.declare.triggers import Func, Trigger
 from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.triggers import Func, Trigger
 
 _TRANSITION_TABLES = {"OLD": "old_values", "NEW": "new_values"}
 _TEMPLATE_VARS = ("{cond_old_values}", "{cond_new_values}", "{cond_joined_values}")
@@ -197,7 +198,7 @@ class Protect(Composer):
 
     when = Before
     message: str | None = None
-    sqlstate: str = errors.PROTECTED
+    sqlstate: str = raising.PROTECTED
 
     def __init__(
         self, *, message: str | None = None, sqlstate: str | None = None, **kwargs: Any
@@ -205,7 +206,7 @@ class Protect(Composer):
         if (kwargs.get("level") or type(self).level) == Statement:
             kwargs["when"] = After  # statement-level triggers see transition tables only AFTER
         self.message = _message(message, type(self).__name__) or self.message
-        self.sqlstate = errors.validate_sqlstate(sqlstate or self.sqlstate)
+        self.sqlstate = raising.validate_sqlstate(sqlstate or self.sqlstate)
         super().__init__(**kwargs)
 
     def _default_message(self) -> str:
@@ -216,7 +217,7 @@ class Protect(Composer):
     def render_raise(self, model: type[models.Model]) -> str:
         """The RAISE statement of this refusal."""
         message_sql = sql.quote_literal(self.message) if self.message else self._default_message()
-        return errors.raise_sql(
+        return raising.raise_sql(
             sqlstate=self.sqlstate, uri=self.get_uri(model), message_sql=message_sql
         )
 
@@ -256,7 +257,7 @@ class ReadOnly(Protect):
     """
 
     operation: Operation | None = Update
-    sqlstate = errors.READ_ONLY
+    sqlstate = raising.READ_ONLY
 
     def __init__(
         self,
@@ -398,7 +399,7 @@ class FSM(Trigger):
         self.transitions = [tuple(t) for t in transitions or []]
         self.separator = separator or ":"
         self.message = _message(message, "FSM")
-        self.sqlstate = errors.validate_sqlstate(sqlstate or errors.INVALID_TRANSITION)
+        self.sqlstate = raising.validate_sqlstate(sqlstate or raising.INVALID_TRANSITION)
         if not self.field:
             raise DeclarationError('Must provide "field" for FSM.')
         if not self.transitions:
@@ -430,7 +431,7 @@ class FSM(Trigger):
                 f" || '\" to \"' || coalesce(NEW.{column}::text, '<NULL>')"
                 " || '\" on table ' || TG_TABLE_NAME"
             )
-        raise_sql = errors.raise_sql(
+        raise_sql = raising.raise_sql(
             sqlstate=self.sqlstate,
             uri=self.get_uri(model),
             message_sql=message_sql,

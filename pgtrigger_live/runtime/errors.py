@@ -1,4 +1,6 @@
-"""Typed trigger errors: the SQL that raises them and their translation into Python classes.
+"""Typed trigger errors: the Python classes and the translation of database errors into them.
+
+The SQL side (the ``RAISE`` statement and the SQLSTATE codes) is ``declare/raising.py``.
 
 A trigger that refuses an operation raises with a SQLSTATE of class ``TG`` (a class PostgreSQL
 does not use: the standard reserves classes starting with 0-4 and A-H, PostgreSQL's own
@@ -20,91 +22,33 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import utils as db_utils
 from django.db.transaction import TransactionManagementError
 
-from pgtrigger_live import sql
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.raising import (
+    INVALID_TRANSITION,
+    PROTECTED,
+    READ_ONLY,
+    SQLSTATE_CLASS,
+    TRIGGER_ERROR,
+    validate_sqlstate,
+)
 from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
 
 if TYPE_CHECKING:
     from django.db import models
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from pgtrigger_live.triggers import Trigger
+    from pgtrigger_live.declare.triggers import Trigger
 
-#: The SQLSTATE class of every error pgtrigger_live's triggers raise on purpose.
-SQLSTATE_CLASS = "TG"
-#: A refusal by a user trigger that opted in (``raise_sql``) without a code of its own.
-TRIGGER_ERROR = "TG000"
-#: ``Protect`` refused the operation.
-PROTECTED = "TG001"
-#: ``ReadOnly`` refused an update of a read-only field.
-READ_ONLY = "TG002"
-#: ``FSM`` refused a transition that is not listed.
-INVALID_TRANSITION = "TG003"
-
-_SQLSTATE = re.compile(r"^TG[0-9A-Z]{3}$")
 _BY_SQLSTATE: dict[str, type[TriggerError]] = {}
 #: The setting that turns the automatic translation off (it is on by default).
 SETTING = "PGTRIGGER_LIVE_TYPED_ERRORS"
-
-
-def validate_sqlstate(code: str) -> str:
-    """Return ``code`` if it is a SQLSTATE of class TG, else raise DeclarationError."""
-    if not isinstance(code, str) or not _SQLSTATE.match(code):
-        raise DeclarationError(
-            f"SQLSTATE {code!r} is not of pgtrigger_live's class: use 'TG' followed by three "
-            "digits or upper-case letters (TG000-TG099 are reserved for pgtrigger_live)."
-        )
-    return code
-
-
-# -- the SQL side ------------------------------------------------------------------------------
-
-
-def raise_sql(
-    message: str | None = None,
-    *,
-    sqlstate: str = TRIGGER_ERROR,
-    uri: str | None = None,
-    message_sql: str | None = None,
-    detail: Mapping[str, str] | None = None,
-) -> str:
-    """A PL/pgSQL ``RAISE`` statement that pgtrigger_live translates into a typed error.
-
-    Args:
-        message: The error message, as plain text (quoted here; ``%`` has no special meaning).
-        sqlstate: A SQLSTATE of class ``TG`` (see the module constants).
-        uri: The trigger's URI, written into the detail. When omitted, the detail carries the
-            trigger's Postgres name (``TG_NAME``) and Python finds the URI in the registry.
-        message_sql: An SQL expression for the message, instead of ``message`` (built-ins use
-            it to name ``TG_TABLE_NAME``); it is inserted as is, so only pass trusted SQL.
-        detail: Extra detail entries: key -> SQL expression (trusted SQL, e.g. ``OLD."f"``).
-
-    Returns:
-        One statement ending with ``;``, usable in any trigger ``func``.
-    """
-    validate_sqlstate(sqlstate)
-    if message_sql is None:
-        message_sql = sql.quote_literal(message if message is not None else "pgtrigger: refused")
-    entries: list[tuple[str, str]] = [
-        ("uri", sql.quote_literal(uri) if uri is not None else "NULL::text"),
-        ("schema", "TG_TABLE_SCHEMA"),
-        ("table", "TG_TABLE_NAME"),
-        ("operation", "TG_OP"),
-        ("trigger", "TG_NAME"),
-    ]
-    entries.extend((key, value) for key, value in (detail or {}).items())
-    args = ", ".join(f"{sql.quote_literal(key)}, {value}" for key, value in entries)
-    return (
-        f"RAISE EXCEPTION USING ERRCODE = {sql.quote_literal(sqlstate)}, "
-        f"MESSAGE = {message_sql}, DETAIL = json_build_object({args})::text;"
-    )
 
 
 # -- the exception classes ---------------------------------------------------------------------
@@ -223,14 +167,12 @@ def _text(value: Any) -> str | None:
 def _lookup_trigger(
     uri: str | None, pgid: str | None
 ) -> tuple[str, type[models.Model], Trigger] | None:
-    from pgtrigger_live import registry
-
     if uri is None and pgid is not None:
-        uri = registry._by_pgid.get(pgid)
+        uri = registry.uri_of(pgid)
     if uri is None:
         return None
-    entry = registry._registry.get(uri)
-    return None if entry is None else (uri, entry[0], entry[1])
+    found = registry.entry(uri)
+    return None if found is None else (uri, *found)
 
 
 def _rebuild(
@@ -416,7 +358,7 @@ def install_translation() -> None:
 
     if not _enabled():
         return
-    connection_created.connect(add_to_connection, dispatch_uid="pgtrigger_live.errors")
+    connection_created.connect(add_to_connection, dispatch_uid="pgtrigger_live.runtime.errors")
     for connection in connections.all(initialized_only=True):
         add_to_connection(connection)
 
@@ -426,7 +368,7 @@ def uninstall_translation() -> None:
     from django.db import connections
     from django.db.backends.signals import connection_created
 
-    connection_created.disconnect(dispatch_uid="pgtrigger_live.errors")
+    connection_created.disconnect(dispatch_uid="pgtrigger_live.runtime.errors")
     for connection in connections.all(initialized_only=True):
         while translate_execute in connection.execute_wrappers:
             connection.execute_wrappers.remove(translate_execute)

@@ -8,12 +8,11 @@ the catalog row they were decided from. ``ddl.render`` is the only place they be
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pgtrigger_live import ddl
-from pgtrigger_live.catalog import ScopeView
-from pgtrigger_live.operations import (
+from pgtrigger_live.reconcile import ddl
+from pgtrigger_live.reconcile.operations import (
     SHARE_UPDATE_EXCLUSIVE,
     CreateFunction,
     CreateTrigger,
@@ -23,12 +22,15 @@ from pgtrigger_live.operations import (
     SetEnabled,
     strongest,
 )
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
+    Desired,
     Enabled,
     InstalledTrigger,
     Owner,
+    OwnerOf,
+    ScopeView,
     Status,
     TableRef,
     is_legacy_comment,
@@ -36,17 +38,6 @@ from pgtrigger_live.state import (
 
 #: CREATE OR REPLACE TRIGGER exists from PostgreSQL 14 on.
 REPLACE_TRIGGER_MIN_VERSION = 140000
-
-
-@dataclass(frozen=True, slots=True)
-class Desired:
-    """One registered trigger as seen from one database."""
-
-    uri: str
-    pgid: str
-    db_table: str
-    #: None when the trigger is not allowed on this database (router or vendor).
-    compiled: CompiledTrigger | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +177,6 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
         return Status.TAMPERED, "function body was edited in the database"
     return Status.INSTALLED, "up to date"
 
-
-#: How a scope learns who owns a table that carries a trigger none of its declarations claim.
-OwnerOf = Callable[[TableRef], Owner]
 
 _UNCLAIMED = {
     Owner.HERE: (Status.PRUNE, "installed but no longer declared here"),

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
-from pgtrigger_live.clauses import Row
-from pgtrigger_live.conditions import compiling_for
+from pgtrigger_live.declare.clauses import Row
+from pgtrigger_live.declare.conditions import compiling_for
+from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import DeclarationError, InstallError
-from pgtrigger_live.state import CompiledTrigger, RenderedSQL, Signature
-from pgtrigger_live.triggers import Trigger
+from pgtrigger_live.reconcile.state import CompiledTrigger, RenderedSQL, Signature
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

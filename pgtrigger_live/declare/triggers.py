@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import models
 
 from pgtrigger_live import naming
-from pgtrigger_live.clauses import (
+from pgtrigger_live.declare.clauses import (
     After,
     InsteadOf,
     Level,
@@ -21,7 +21,7 @@ from pgtrigger_live.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.conditions import Condition, referenced_sides
+from pgtrigger_live.declare.conditions import Condition, referenced_sides
 from pgtrigger_live.exceptions import DeclarationError, UnsupportedTriggerError
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class Trigger:
         if isinstance(condition, Condition):
             text = condition.resolve(model, connection)
         else:
-            from pgtrigger_live.conditions import Q
+            from pgtrigger_live.declare.conditions import Q
 
             text = Q(condition).resolve(model, connection)
         self._check_condition(model, text)
@@ -282,7 +282,7 @@ class Trigger:
 
     def register(self, *models: type[models.Model]) -> contextlib.AbstractContextManager[None]:
         """Register on each model; ``with trigger.register(M):`` unregisters on exit."""
-        from pgtrigger_live import registry
+        from pgtrigger_live.declare import registry
 
         for model in models:
             registry.add(model, self)
@@ -290,7 +290,7 @@ class Trigger:
 
     def unregister(self, *models: type[models.Model]) -> contextlib.AbstractContextManager[None]:
         """Unregister from each model; ``with trigger.unregister(M):`` registers again on exit."""
-        from pgtrigger_live import registry
+        from pgtrigger_live.declare import registry
 
         for model in models:
             registry.remove(model, self)
@@ -304,7 +304,7 @@ class Trigger:
         Unlike django-pgtrigger, a trigger already in sync is not dropped and re-created and a
         disabled one stays disabled.
         """
-        from pgtrigger_live import installation
+        from pgtrigger_live.reconcile import installation
 
         self._run(model, lambda uri: installation.install(uri, database=database))
         return _then(lambda: self.uninstall(model, database=database))
@@ -313,7 +313,7 @@ class Trigger:
         self, model: type[models.Model], database: str | None = None
     ) -> contextlib.AbstractContextManager[None]:
         """Drop the trigger and its function; the context manager installs it again on exit."""
-        from pgtrigger_live import installation
+        from pgtrigger_live.reconcile import installation
 
         self._run(model, lambda uri: installation.uninstall(uri, database=database))
         return _then(lambda: self.install(model, database=database))
@@ -322,7 +322,7 @@ class Trigger:
         self, model: type[models.Model], database: str | None = None
     ) -> contextlib.AbstractContextManager[None]:
         """Enable for every session; the context manager disables it again on exit."""
-        from pgtrigger_live import installation
+        from pgtrigger_live.reconcile import installation
 
         self._run(model, lambda uri: installation.enable(uri, database=database))
         return _then(lambda: self.disable(model, database=database))
@@ -331,7 +331,7 @@ class Trigger:
         self, model: type[models.Model], database: str | None = None
     ) -> contextlib.AbstractContextManager[None]:
         """Disable for every session; the context manager enables it again on exit."""
-        from pgtrigger_live import installation
+        from pgtrigger_live.reconcile import installation
 
         self._run(model, lambda uri: installation.disable(uri, database=database))
         return _then(lambda: self.enable(model, database=database))
@@ -342,8 +342,8 @@ class Trigger:
         """django-pgtrigger's ``(status, enabled)``: status is INSTALLED, UNINSTALLED, OUTDATED
         or UNALLOWED; ``enabled`` is True only for plain ENABLED (``tgenabled = 'O'``), None
         when not installed. A TAMPERED trigger reports OUTDATED (``ls`` tells them apart)."""
-        from pgtrigger_live import installation
-        from pgtrigger_live.state import Enabled, Status
+        from pgtrigger_live.reconcile import installation
+        from pgtrigger_live.reconcile.state import Enabled, Status
 
         (entry,) = self._run(model, lambda uri: installation.status(uri, database=database))
         if entry.status in (Status.UNALLOWED, Status.UNINSTALLED) or entry.enabled is None:
@@ -355,7 +355,7 @@ class Trigger:
         """The compiled trigger, with ``install_sql``, ``uninstall_sql``, ``enable_sql``,
         ``disable_sql`` and ``hash`` as django-pgtrigger's ``compile()`` gives them."""
         from pgtrigger_live.compat.pgtrigger.compiler import CompiledTrigger as Compiled
-        from pgtrigger_live.compiler import compile_trigger
+        from pgtrigger_live.reconcile.compiler import compile_trigger
 
         return Compiled(name=self.name, compiled=compile_trigger(model, self))
 
@@ -370,7 +370,7 @@ class Trigger:
         """True when ``database`` is Postgres and the router lets ``model`` migrate there."""
         from django.db import DEFAULT_DB_ALIAS
 
-        from pgtrigger_live.desired import allowed
+        from pgtrigger_live.routing import allowed
 
         return allowed(model, database or DEFAULT_DB_ALIAS)
 
@@ -400,7 +400,7 @@ class Trigger:
 
         django-pgtrigger installs unregistered triggers too; the reconciler works on URIs.
         """
-        from pgtrigger_live import registry
+        from pgtrigger_live.declare import registry
 
         uri = self.get_uri(model)
         added = registry.entry(uri) is None

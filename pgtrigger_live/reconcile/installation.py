@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,22 +14,16 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 
-from pgtrigger_live import applier, catalog, conf, registry, reporting
-from pgtrigger_live.catalog import ScopeView, Snapshot
-from pgtrigger_live.compiler import compile_trigger, deferred_trigger
-from pgtrigger_live.desired import (
-    TableIndex,
-    allowed,
-    collect,
-    is_postgres,
-    owner_of,
-    project_tables,
-)
-from pgtrigger_live.digest import Digester
+from pgtrigger_live import conf
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
-from pgtrigger_live.planner import (
+from pgtrigger_live.reconcile import applier, catalog, reporting
+from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.reconcile.desired import TableIndex, collect, owner_of, project_tables
+from pgtrigger_live.reconcile.digest import Digester
+from pgtrigger_live.reconcile.planner import (
     Action,
-    Desired,
     Entry,
     Plan,
     plan_install,
@@ -37,18 +32,21 @@ from pgtrigger_live.planner import (
     plan_uninstall,
     statuses,
 )
-from pgtrigger_live.schemas import Routing
-from pgtrigger_live.schemas import scopes as schema_scopes
-from pgtrigger_live.state import (
+from pgtrigger_live.reconcile.schemas import Routing
+from pgtrigger_live.reconcile.schemas import scopes as schema_scopes
+from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
+    Desired,
     Enabled,
     Owner,
     Scope,
+    ScopeView,
     Signature,
+    Snapshot,
     Status,
 )
-from pgtrigger_live.triggers import Trigger
+from pgtrigger_live.routing import allowed, is_postgres
 
 logger = logging.getLogger("pgtrigger_live")
 
@@ -254,7 +252,7 @@ def _reconcile(
         try:
             done_plan = applier.apply(
                 alias,
-                reading.tables,
+                functools.partial(catalog.read, connections[alias], reading.tables, scopes),
                 make_plan,
                 scopes=scopes,
                 seen=(seen, _merge([plans[i] for i in chunk])),

@@ -12,13 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgtrigger_live import naming, sql
-from pgtrigger_live.ddl import DEFINITION_FINGERPRINT
 from pgtrigger_live.exceptions import SchemaError
-from pgtrigger_live.state import Enabled, InstalledTrigger, Scope, TableRef
+from pgtrigger_live.reconcile.fingerprint import DEFINITION_FINGERPRINT
+from pgtrigger_live.reconcile.state import (
+    Enabled,
+    InstalledTrigger,
+    Scope,
+    ScopeView,
+    Snapshot,
+    TableRef,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -120,38 +126,6 @@ SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
    AND t.tgparentid = 0
    AND (c.relnamespace IN (SELECT nsp FROM home) OR c.oid IN (SELECT oid FROM resolved))
 """
-
-
-@dataclass(slots=True)
-class ScopeView:
-    """What one scope sees: its home schema, its tables and the triggers it may own."""
-
-    scope: Scope
-    #: The schema whose tables this scope owns (None: no schema of its path exists).
-    home: str | None = None
-    #: ``db_table`` -> the table it resolves to here (None: missing).
-    tables: dict[str, TableRef | None] = field(default_factory=dict)
-    #: Our-prefix triggers on the home schema's tables and on the resolved tables.
-    triggers: list[InstalledTrigger] = field(default_factory=list)
-    #: The scope names a schema that does not exist (an optional scope: skipped).
-    missing: bool = False
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """What one database holds, per scope, as one query read it."""
-
-    views: list[ScopeView] = field(default_factory=list)
-    server_version: int = 0
-
-    @property
-    def tables(self) -> dict[str, TableRef | None]:
-        """The first scope's tables (the only scope of a plain, one-schema reconcile)."""
-        return self.views[0].tables if self.views else {}
-
-    @property
-    def triggers(self) -> list[InstalledTrigger]:
-        return self.views[0].triggers if self.views else []
 
 
 #: Kept here for callers of the catalog; the parsing lives with the other SQL text helpers.

@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from pgtrigger_live import ddl
 from pgtrigger_live.exceptions import did_you_mean
-from pgtrigger_live.planner import Action, Entry, Plan
-from pgtrigger_live.state import Status
+from pgtrigger_live.reconcile import ddl
+from pgtrigger_live.reconcile.planner import Action, Entry, Plan
+from pgtrigger_live.reconcile.state import Status
 
 
 def command(

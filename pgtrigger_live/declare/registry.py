@@ -9,13 +9,13 @@ from typing import TypeVar
 from django.db import models
 
 from pgtrigger_live import naming
+from pgtrigger_live.declare.triggers import Trigger
 from pgtrigger_live.exceptions import (
     DeclarationError,
     DuplicateTriggerError,
     UnknownTriggerError,
     did_you_mean,
 )
-from pgtrigger_live.triggers import Trigger
 
 M = TypeVar("M", bound=type[models.Model])
 
@@ -138,3 +138,8 @@ def registered(*uris: str) -> list[tuple[type[models.Model], Trigger]]:
 def entry(uri: str) -> tuple[type[models.Model], Trigger] | None:
     """The registered ``(model, trigger)`` for an exact URI, or None (no wildcard, no error)."""
     return _registry.get(uri)
+
+
+def uri_of(pgid: str) -> str | None:
+    """The URI of the registered trigger whose PostgreSQL name is ``pgid``, or None."""
+    return _by_pgid.get(pgid)

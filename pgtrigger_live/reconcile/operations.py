@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from pgtrigger_live.state import CompiledTrigger, Enabled, TableRef
+from pgtrigger_live.reconcile.state import CompiledTrigger, Enabled, TableRef
 
 #: Table lock modes a reconcile takes, weakest first (the strongest one a table needs wins).
 SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # COMMENT ON TRIGGER (signing)
