@@ -30,6 +30,9 @@ SDIST_NEEDS = [
     "tests/conftest.py",
     "tests/testapp/models.py",
     "docs/reconcile.md",
+    # tests/test_docs_examples.py runs the pages' examples with the models they include.
+    "docs/index.md",
+    "tests/docsproject/shop/models.py",
     "sample_project/manage.py",
     "pgtrigger_live/py.typed",
 ]
