@@ -16,7 +16,7 @@ if os.environ.get("PGTRIGGER_LIVE_TEST_DRIVER") == "psycopg2":
 
     del sys.modules["psycopg"]
 
-from tests.pgtest import parse_database_url
+from pgtrigger_live.testing.postgres import parse_database_url
 
 SECRET_KEY = "pgtrigger-live-docs-not-secret"
 USE_TZ = True
