@@ -22,6 +22,7 @@ a template reading attributes beyond columns and table names.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import string
 import sys
 from functools import cache
@@ -93,18 +94,16 @@ _LOOKUPS = frozenset(
         "ndf",
     }
 )
-#: The modules whose code turns a declaration into SQL; their source is part of the digest.
+#: The modules whose code turns a declaration into SQL; their source is part of the digest,
+#: with every module of the ``pgtrigger_live.declare`` package (so a module added or split
+#: there is covered without being listed).
 _RENDERING_MODULES = (
-    "pgtrigger_live.declare.clauses",
     "pgtrigger_live.reconcile.compiler",
-    "pgtrigger_live.declare.conditions",
-    "pgtrigger_live.declare.contrib",
     "pgtrigger_live.reconcile.digest",
-    "pgtrigger_live.runtime.errors",
     "pgtrigger_live.naming",
     "pgtrigger_live.sql",
-    "pgtrigger_live.declare.triggers",
 )
+_RENDERING_PACKAGE = "pgtrigger_live.declare"
 #: Field options a condition or a contrib trigger may read while rendering.
 _FIELD_OPTIONS = (
     "null",
@@ -129,15 +128,31 @@ def render_source() -> str:
     digest: the next reconcile compiles in full and records the new digests (comments only).
     """
     hasher = hashlib.blake2b(digest_size=16)
-    for name in _RENDERING_MODULES:
-        module = sys.modules.get(name)
-        path = getattr(module, "__file__", None)
+    for name, path in rendering_sources():
+        hasher.update(name.encode())
         try:
-            hasher.update(Path(path).read_bytes() if path else name.encode())
+            hasher.update(path.read_bytes() if path else b"")
         except OSError:  # no source (a zipped or frozen install): the version must do
-            package = sys.modules.get("pgtrigger_live")
-            hasher.update(f"{name} {getattr(package, '__version__', '?')}".encode())
+            top = sys.modules.get("pgtrigger_live")
+            hasher.update(getattr(top, "__version__", "?").encode())
     return hasher.hexdigest()
+
+
+def rendering_sources() -> list[tuple[str, Path | None]]:
+    """Each module whose source is part of the digest, with its file."""
+    package = importlib.import_module(_RENDERING_PACKAGE)
+    folder = Path(package.__file__ or "").parent
+    paths = [(name, _source_path(name)) for name in _RENDERING_MODULES]
+    paths += [
+        (f"{_RENDERING_PACKAGE}:{path.relative_to(folder)}", path)
+        for path in sorted(folder.rglob("*.py"))
+    ]
+    return paths
+
+
+def _source_path(name: str) -> Path | None:
+    path = getattr(importlib.import_module(name), "__file__", None)
+    return Path(path) if path else None
 
 
 class _Canon:
