@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pgtrigger_live.declare import meta as _meta  # noqa: F401  (enables Meta.triggers; see meta.py)
+from pgtrigger_live.declare.changes import AllChange, AllDontChange, AnyChange, AnyDontChange
 from pgtrigger_live.declare.clauses import (
     After,
     Before,
@@ -26,17 +27,7 @@ from pgtrigger_live.declare.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.declare.conditions import (
-    AllChange,
-    AllDontChange,
-    AnyChange,
-    AnyDontChange,
-    Condition,
-    F,
-    IsDistinctFrom,
-    IsNotDistinctFrom,
-    Q,
-)
+from pgtrigger_live.declare.conditions import Condition, F, IsDistinctFrom, IsNotDistinctFrom, Q
 from pgtrigger_live.declare.contrib import (
     FSM,
     Composer,

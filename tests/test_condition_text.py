@@ -135,7 +135,7 @@ def test_fields_without_a_column_are_refused(model: str, field: str, message: st
 
 
 def test_sides_are_read_outside_literals_even_at_the_start() -> None:
-    from pgtrigger_live.declare.conditions import referenced_sides
+    from pgtrigger_live.declare.references import referenced_sides
 
     assert referenced_sides("'OLD.x' = NEW.y") == {"NEW"}
     assert referenced_sides('"OLD" = 1') == set()

@@ -16,7 +16,7 @@ import pgtrigger_live as pgtrigger
 from pgtrigger_live import sql
 from pgtrigger_live.checks import check_triggers
 from pgtrigger_live.declare import conditions
-from pgtrigger_live.declare.conditions import referenced_sides, rename_sides
+from pgtrigger_live.declare.references import referenced_sides, rename_sides
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.reconcile.compiler import compile_trigger
 from tests.testapp.models import ConditionHit, CondRow, MtiChild, Plain

@@ -1,4 +1,6 @@
-"""Trigger conditions: raw SQL, Django-style ``Q``/``F`` over ``old__``/``new__``, change sets.
+"""Trigger conditions: raw SQL and Django-style ``Q``/``F`` over ``old__``/``new__``, and the
+compiler that turns a ``Q`` into SQL (the two call each other: a Q may hold conditions).
+Change sets are in ``changes.py``, row references in ``references.py``, fields in ``fields.py``.
 
 Conditions are declarations: ``resolve(model, connection)`` turns one into the SQL of a WHEN
 clause, with ``OLD.``/``NEW.`` for the row. The connection is only used to compile (quoting,
@@ -13,12 +15,10 @@ import contextlib
 import copy
 import datetime
 import decimal
-import functools
 import json
 import math
-import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,7 +28,8 @@ from django.db.models.lookups import FieldGetDbPrepValueMixin, Lookup
 from django.db.models.sql.query import Query
 
 from pgtrigger_live import sql
-from pgtrigger_live.exceptions import DeclarationError, UnknownFieldError
+from pgtrigger_live.declare.fields import local_field
+from pgtrigger_live.exceptions import DeclarationError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -60,129 +61,6 @@ def current_connection(connection: BaseDatabaseWrapper | None = None) -> BaseDat
         return connection
     current = _compile_connection.get()
     return current if current is not None else connections[DEFAULT_DB_ALIAS]
-
-
-# -- SQL text outside literals ----------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""
-      (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*')         # E'...' (backslash escapes)
-    | (?P<string>'(?:[^']|'')*')                    # '...'
-    | (?P<ident>"(?:[^"]|"")*")                     # "..."
-    | (?P<dollar>(?<![\w$])\$(?P<tag>[A-Za-z_]\w*)?\$)  # $tag$ opening a dollar quote
-    | (?P<line>--[^\n]*)                            # -- comment
-    | (?P<block>/\*.*?\*/)                          # /* comment */
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_REFERENCE = re.compile(r"(?<![\w.\"$])(OLD|NEW)(\s*\.)", re.IGNORECASE)
-
-
-def _segments(text: str) -> Iterator[tuple[str, bool]]:
-    """Split SQL into (piece, is_code): literals, quoted identifiers and comments are not code."""
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.search(text, pos)
-        if match is None:
-            yield text[pos:], True
-            return
-        if match.start() > pos:
-            yield text[pos : match.start()], True
-        end = match.end()
-        if match.group("dollar"):
-            closing = match.group("dollar")
-            close_at = text.find(closing, end)
-            end = len(text) if close_at < 0 else close_at + len(closing)
-        yield text[match.start() : end], False
-        pos = end
-
-
-def sql_code(text: str) -> str:
-    """``text`` with literals, quoted identifiers and comments blanked out (for searching)."""
-    return "".join(piece if is_code else " " for piece, is_code in _segments(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def referenced_sides(condition_sql: str) -> frozenset[str]:
-    """Which of OLD / NEW a compiled condition reads (literals and identifiers are skipped)."""
-    found: set[str] = set()
-    for piece, is_code in _segments(condition_sql):
-        if is_code:
-            found.update(m.group(1).upper() for m in _REFERENCE.finditer(piece))
-    return frozenset(found)
-
-
-def rename_sides(condition_sql: str, sides: Mapping[str, str]) -> str:
-    """Replace the ``OLD.``/``NEW.`` row references, e.g. by transition-table names.
-
-    ``sides`` maps ``"OLD"``/``"NEW"`` to the new qualifier. Text inside string literals,
-    quoted identifiers and comments is left alone, so a value such as ``'OLD.x'`` survives.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        return sides.get(match.group(1).upper(), match.group(1)) + match.group(2)
-
-    return "".join(
-        _REFERENCE.sub(replace, piece) if is_code else piece
-        for piece, is_code in _segments(condition_sql)
-    )
-
-
-# -- fields ---------------------------------------------------------------------------------
-
-
-# (model, name) -> field, for names that passed the checks below (models never change).
-_LOCAL_FIELDS: dict[tuple[type[models.Model], str], models.Field[Any, Any]] = {}
-
-
-def local_field(model: type[models.Model], name: str, *, what: str) -> models.Field[Any, Any]:
-    """Return the concrete field ``name`` stored in ``model``'s own table, or raise."""
-    found = _LOCAL_FIELDS.get((model, name))
-    if found is not None:
-        return found
-    field = _check_local_field(model, name, what)
-    _LOCAL_FIELDS[(model, name)] = field
-    return field
-
-
-def _check_local_field(model: type[models.Model], name: str, what: str) -> models.Field[Any, Any]:
-    from django.core.exceptions import FieldDoesNotExist
-
-    try:
-        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-        if field is None:
-            raise FieldDoesNotExist(name)
-    except FieldDoesNotExist:
-        raise UnknownFieldError(
-            f'{what} references "{name}": {model._meta.label} has no field named "{name}".'
-        ) from None
-    if field.many_to_many or field.one_to_many or not getattr(field, "concrete", False):
-        raise DeclarationError(
-            f'{what} references "{name}", a many-to-many field or reverse relation with no '
-            f"column in {model._meta.label}'s table; a trigger can only read its own columns."
-        )
-    concrete = model._meta.concrete_model
-    assert concrete is not None
-    owner = field.model._meta.concrete_model
-    if owner is not concrete:
-        raise DeclarationError(
-            f'{what} references "{name}", which is stored in the parent table '
-            f'"{field.model._meta.db_table}" (multi-table inheritance), not in '
-            f'"{concrete._meta.db_table}". A trigger can only read its own table\'s columns; '
-            f"declare the trigger on {field.model._meta.label} instead."
-        )
-    if not isinstance(field, models.Field) or getattr(field, "column", None) is None:
-        raise DeclarationError(
-            f'{what} references "{name}", which has no single column in {model._meta.label}.'
-        )
-    return field
-
-
-def table_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    """The concrete fields stored in the model's own table (MTI parents' fields excluded)."""
-    concrete = model._meta.concrete_model
-    assert concrete is not None
-    return [f for f in concrete._meta.local_concrete_fields if f.column is not None]
 
 
 # -- conditions -----------------------------------------------------------------------------
@@ -565,99 +443,3 @@ def _register_lookups() -> None:
 
 
 _register_lookups()
-
-
-class _Change(Condition):
-    """Base of the change conditions: compare OLD and NEW over a set of fields.
-
-    ``fields`` stays a public mutable attribute: django-pghistory sets it on a copy.
-    """
-
-    #: ``df`` (changed) or ``ndf`` (unchanged).
-    lookup: str = "df"
-    #: "OR" for Any*, "AND" for All*.
-    connector: str = "OR"
-
-    def __init__(
-        self,
-        *fields: str,
-        exclude: Iterable[str] | None = None,
-        exclude_auto: bool | None = None,
-    ) -> None:
-        self.fields = list(fields)
-        self.exclude = list(exclude or [])
-        self.exclude_auto = bool(exclude_auto)
-        self.sql = f"<{type(self).__name__}>"
-
-    def selected(self, model: type[models.Model]) -> tuple[list[str], bool]:
-        """Names of the compared fields, and whether they are all of the table's fields."""
-        what = type(self).__name__
-        every = table_fields(model)
-        chosen = [local_field(model, f, what=what) for f in self.fields] if self.fields else every
-        excluded = {local_field(model, f, what=what).name for f in self.exclude}
-        names: list[str] = []
-        for field in chosen:
-            if field.name in excluded or field.name in names:
-                continue
-            if self.exclude_auto and (
-                getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-            ):
-                continue
-            names.append(field.name)
-        if not names:
-            raise DeclarationError(f"{what} on {model._meta.label} selects no field.")
-        return sorted(names), set(names) == {f.name for f in every}
-
-    def resolve(
-        self, model: type[models.Model], connection: BaseDatabaseWrapper | None = None
-    ) -> str:
-        names, everything = self.selected(model)
-        if everything and self.connector == "OR":
-            # django-pgtrigger's shortcut, kept: over every column, "any changed" is a whole-row
-            # comparison, and so is AnyDontChange (= no column changed; see the class doc).
-            op = "IS DISTINCT FROM" if self.lookup == "df" else "IS NOT DISTINCT FROM"
-            return f"OLD.* {op} NEW.*"
-        q = models.Q()
-        for name in names:
-            leaf = models.Q(**{f"old__{name}__{self.lookup}": F(f"new__{name}")})
-            q = q | leaf if self.connector == "OR" else q & leaf
-        text = _QCompiler(model, current_connection(connection)).compile(q)
-        return f"({text})" if len(names) > 1 else text
-
-    def __repr__(self) -> str:
-        args = [repr(f) for f in self.fields]
-        if self.exclude:
-            args.append(f"exclude={self.exclude!r}")
-        if self.exclude_auto:
-            args.append("exclude_auto=True")
-        return f"{type(self).__name__}({', '.join(args)})"
-
-
-class AnyChange(_Change):
-    """True when any of the fields changed (all of the table's fields by default)."""
-
-    lookup, connector = "df", "OR"
-
-
-class AllChange(_Change):
-    """True when every one of the fields changed."""
-
-    lookup, connector = "df", "AND"
-
-
-class AnyDontChange(_Change):
-    """True when any of the fields did not change.
-
-    Over *every* column of the table (the default, or every field listed) this is
-    ``OLD.* IS NOT DISTINCT FROM NEW.*``: *no* column changed, the same as
-    ``AllDontChange()``. That is django-pgtrigger's documented result (its "skip redundant
-    updates" recipe relies on it) and is kept; use ``AllDontChange`` to say it explicitly.
-    """
-
-    lookup, connector = "ndf", "OR"
-
-
-class AllDontChange(_Change):
-    """True when none of the fields changed."""
-
-    lookup, connector = "ndf", "AND"

@@ -35,13 +35,10 @@ from pgtrigger_live.declare.conditions import (
     compile_expression,
     current_connection,
     inline_literal,
-    local_field,
-    referenced_sides,
-    rename_sides,
     resolve_condition,
-    sql_code,
-    table_fields,
 )
+from pgtrigger_live.declare.fields import local_field, table_fields
+from pgtrigger_live.declare.references import referenced_sides, rename_sides, sql_code
 from pgtrigger_live.declare.triggers import Func, Trigger
 from pgtrigger_live.exceptions import DeclarationError
 

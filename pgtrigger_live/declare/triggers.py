@@ -21,7 +21,8 @@ from pgtrigger_live.declare.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.declare.conditions import Condition, referenced_sides
+from pgtrigger_live.declare.conditions import Condition
+from pgtrigger_live.declare.references import referenced_sides
 from pgtrigger_live.exceptions import DeclarationError, UnsupportedTriggerError
 
 if TYPE_CHECKING:

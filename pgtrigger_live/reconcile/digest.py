@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import django
 from django.db import models
 
-from pgtrigger_live.declare import clauses, conditions, contrib, triggers
+from pgtrigger_live.declare import changes, clauses, conditions, contrib, triggers
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -55,10 +55,10 @@ _CONDITIONS: frozenset[type[Any]] = frozenset(
         conditions.Condition,
         conditions._Combined,
         conditions._Negated,
-        conditions.AnyChange,
-        conditions.AllChange,
-        conditions.AnyDontChange,
-        conditions.AllDontChange,
+        changes.AnyChange,
+        changes.AllChange,
+        changes.AnyDontChange,
+        changes.AllDontChange,
     }
 )
 #: Template attributes whose value is a name, never an object's representation.

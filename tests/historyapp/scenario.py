@@ -59,7 +59,7 @@ def main() -> None:
     from django.core.management import call_command
 
     import pgtrigger_live
-    from pgtrigger_live.declare.conditions import _Change
+    from pgtrigger_live.declare.changes import _Change
     from tests.historyapp.models import CHANGED, Account
 
     result: dict[str, Any] = {

@@ -6,6 +6,13 @@
 
 from __future__ import annotations
 
+from pgtrigger_live.declare.changes import (
+    AllChange,
+    AllDontChange,
+    AnyChange,
+    AnyDontChange,
+    _Change,
+)
 from pgtrigger_live.declare.clauses import (
     After,
     Before,
@@ -26,18 +33,7 @@ from pgtrigger_live.declare.clauses import (
     UpdateOf,
     When,
 )
-from pgtrigger_live.declare.conditions import (
-    AllChange,
-    AllDontChange,
-    AnyChange,
-    AnyDontChange,
-    Condition,
-    F,
-    IsDistinctFrom,
-    IsNotDistinctFrom,
-    Q,
-    _Change,
-)
+from pgtrigger_live.declare.conditions import Condition, F, IsDistinctFrom, IsNotDistinctFrom, Q
 from pgtrigger_live.declare.triggers import Func, Trigger
 
 # django-pgtrigger: the longest name a trigger may have (ours: longer ids are shortened).
