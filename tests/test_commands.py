@@ -93,8 +93,24 @@ def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: Ad
     assert 'CREATE TRIGGER "pgtrigger_dry_' in verbose.getvalue()
     assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
     plan = json.loads(run("install", "--dry-run", "--json"))
-    assert plan["actions"][0]["uri"] == uri
+    (action,) = [a for a in plan["actions"] if a["uri"] == uri]
+    assert action["action"] == "create"
+    assert action["lock"] == "SHARE ROW EXCLUSIVE"
+    assert action["seen"] is None  # nothing installed yet
+    assert [op["op"] for op in action["operations"]] == ["create_function", "create_trigger"]
+    assert action["operations"][1]["sql"].startswith('CREATE TRIGGER "pgtrigger_dry_')
+    assert action["sql"][:2] == [op["sql"] for op in action["operations"]]
+    assert action["sql"][2].startswith("DO ")  # the signing block
     assert run("install").startswith("create")
+    run("disable", uri)
+    (drop,) = json.loads(run("uninstall", uri, "--dry-run", "--json"))["actions"]
+    assert (drop["action"], drop["lock"], drop["seen"]["enabled"]) == (
+        "drop",
+        "ACCESS EXCLUSIVE",
+        "DISABLED",
+    )
+    assert [op["op"] for op in drop["operations"]] == ["drop_trigger", "drop_function"]
+    run("enable", uri)
     assert run("install") == "Nothing to do: the database is in sync.\n"
 
 
