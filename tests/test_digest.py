@@ -551,3 +551,251 @@ def test_psycopg_3_computes_digests_inline(monkeypatch: pytest.MonkeyPatch) -> N
         pytest.skip("the suite runs on psycopg2 (PGTRIGGER_LIVE_TEST_DRIVER)")
     pgtrigger.status()
     assert submitted == []
+
+
+# -- what a Func template may read: names only ---------------------------------------------------
+
+TRUSTED_TEMPLATES = [
+    "RETURN NEW;",
+    "{columns.value}",
+    "{cond_old_values}",
+    "{cond_new_values}",
+    "{cond_joined_values}",
+    "{fields.value.column}",
+    "{fields.value.name}",
+    "{fields.value.attname}",
+    "{meta.db_table}",
+    "{meta.label}",
+    "{meta.label_lower}",
+    "{meta.app_label}",
+    "{meta.model_name}",
+    "{meta.pk.column}",
+    "{meta.pk.name}",
+    "{columns.value} {meta.db_table} {fields.label.column}",
+]
+UNTRUSTED_TEMPLATES = [
+    "{meta.verbose_name}",  # a translatable object's text
+    "{columns.value:>9}",  # a format spec
+    "{columns.value!r}",  # a conversion
+    "{columns[value]}",  # indexing
+    "{columns}",  # the mapping itself
+    "{columns.value.x}",
+    "{fields.value}",  # a Field object's str()
+    "{fields.value.db_type}",
+    "{fields.value.column.x}",
+    "{meta}",
+    "{meta.pk}",
+    "{meta.pk.column.x}",
+    "{meta.pk.verbose_name}",
+    "{cond_old_values.x}",
+    "{unknown}",
+    "{0}",
+    "{columns.value} {meta.verbose_name}",  # every field is checked, not only the first
+    "{meta.db_table} {fields.value}",
+    "{",  # malformed: only compiling can report it
+]
+
+
+@pytest.mark.parametrize("template", TRUSTED_TEMPLATES)
+def test_templates_reading_names_only_have_a_digest(template: str) -> None:
+    assert _digest(BASE_MODEL, base(func=pgtrigger.Func(template))) is not None
+
+
+@pytest.mark.parametrize("template", UNTRUSTED_TEMPLATES)
+def test_templates_reading_anything_else_have_none(template: str) -> None:
+    assert _digest(BASE_MODEL, base(func=pgtrigger.Func(template))) is None
+
+
+def test_each_template_has_its_own_digest() -> None:
+    digests = {_digest(BASE_MODEL, base(func=pgtrigger.Func(t))) for t in TRUSTED_TEMPLATES}
+    assert len(digests) == len(TRUSTED_TEMPLATES)
+    # A Func and the same text as a plain string are different declarations.
+    assert _digest(BASE_MODEL, base(func="RETURN NEW;")) != _digest(
+        BASE_MODEL, base(func=pgtrigger.Func("RETURN NEW;"))
+    )
+
+
+# -- canonical texts: equal when the SQL is, different otherwise ---------------------------------
+
+SAME_VALUES = [
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}),
+    ([1, "x", None], [1, "x", None]),
+    ((1, (2, 3)), (1, (2, 3))),
+    (pgtrigger.Q(new__value=1), pgtrigger.Q(new__value=1)),
+    (pgtrigger.F("new__value"), pgtrigger.F("new__value")),
+    (pgtrigger.Before, pgtrigger.Before),
+]
+DIFFERENT_VALUES = [
+    (1, "1"),
+    (1, 1.0),
+    (1, True),
+    (None, "None"),
+    ("", None),
+    ([1, 2], (1, 2)),
+    ([1, 2], [2, 1]),
+    ([1], [[1]]),
+    ({"a": 1}, {"a": 2}),
+    ({"a": 1}, {"b": 1}),
+    ({"a": 1}, [("a", 1)]),
+    (pgtrigger.Q(new__value=1), pgtrigger.Q(new__value=2)),
+    (pgtrigger.Q(new__value=1), ~pgtrigger.Q(new__value=1)),
+    (
+        pgtrigger.Q(new__value=1) & pgtrigger.Q(new__label="x"),
+        pgtrigger.Q(new__value=1) | pgtrigger.Q(new__label="x"),
+    ),
+    (pgtrigger.Q(new__value=1), pgtrigger.Q(new__value__gt=1)),
+    (pgtrigger.F("new__value"), pgtrigger.F("old__value")),
+    (pgtrigger.Before, pgtrigger.After),
+    (pgtrigger.Update, pgtrigger.Insert),
+    (pgtrigger.Update, pgtrigger.Update | pgtrigger.Insert),
+    (pgtrigger.UpdateOf("value"), pgtrigger.UpdateOf("label")),
+    (pgtrigger.Func("x"), "x"),
+    (pgtrigger.Condition("NEW.value > 0"), pgtrigger.Condition("NEW.value > 1")),
+    (pgtrigger.Condition("NEW.value > 0"), "NEW.value > 0"),
+    (pgtrigger.AnyChange("value"), pgtrigger.AllChange("value")),
+    (pgtrigger.AnyChange("value"), pgtrigger.AnyChange("label")),
+    (pgtrigger.AnyChange("value"), pgtrigger.AnyChange("value", exclude_auto=True)),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME_VALUES)
+def test_equal_values_have_one_text(a: Any, b: Any) -> None:
+    assert digest._Canon().value(a) == digest._Canon().value(b)
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT_VALUES)
+def test_different_values_have_different_texts(a: Any, b: Any) -> None:
+    canon = digest._Canon()
+    first, second = canon.value(a), canon.value(b)
+    assert first != second
+    # Asked again (the texts are kept by identity for the digester's life): the same answers.
+    assert (canon.value(a), canon.value(b)) == (first, second)
+
+
+@pytest.mark.parametrize(
+    "value", [object(), datetime.date(2020, 1, 1), models.Value(1), {1, 2}, b"x", _MyCondition("x")]
+)
+def test_values_the_digest_cannot_spell_are_untrusted(value: Any) -> None:
+    with pytest.raises(digest._Untrusted):
+        digest._Canon().value(value)
+
+
+def test_literals_are_noticed_through_shared_objects() -> None:
+    """A literal inside an object seen before still counts (the memo keeps the flag)."""
+    canon = digest._Canon()
+    condition = pgtrigger.Q(new__value=1)
+    assert canon.state(base(condition=condition))
+    assert canon.literals is True
+    canon.literals = False
+    canon.state(base(condition=condition))  # the same Q again, from the memo
+    assert canon.literals is True
+    canon.literals = False
+    canon.state(base(condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value"))))
+    assert canon.literals is False  # F() only: no literal
+
+
+# -- slots: every slot of the class and its bases, once -------------------------------------------
+
+
+class _SlotsA:
+    __slots__ = ("x", "y")
+
+
+class _SlotsB(_SlotsA):
+    __slots__ = "z"
+
+
+class _SlotsC(_SlotsA):
+    __slots__ = ("__dict__", "__weakref__", "w", "x")
+
+
+@pytest.mark.parametrize(
+    ("kind", "slots"),
+    [(_SlotsA, ("x", "y")), (_SlotsB, ("x", "y", "z")), (_SlotsC, ("x", "y", "w")), (object, ())],
+)
+def test_slots_of_a_class_and_its_bases(kind: type, slots: tuple[str, ...]) -> None:
+    assert digest._slots(kind) == slots
+    assert digest._slots(kind) == slots  # from the cache
+
+
+# -- more model parts ------------------------------------------------------------------------------
+
+
+def _fk_models(to_field: str | None = None, target: str = "Target") -> Any:
+    registry_ = Apps()
+
+    def make(name: str, table: str, **fields: Any) -> Any:
+        meta = type("Meta", (), {"app_label": "testapp", "db_table": table, "apps": registry_})
+        return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
+
+    make("Target", "digest_target", code=models.IntegerField(unique=True))
+    make("Other", "digest_other", code=models.IntegerField(unique=True))
+    return make(
+        "Row",
+        "digest_row",
+        value=models.IntegerField(default=0),
+        label=models.CharField(max_length=32, default=""),
+        ref=models.ForeignKey(target, models.CASCADE, to_field=to_field, null=True),
+    )
+
+
+MORE_MODEL_CHANGES = [
+    (
+        "max_length",
+        _model(
+            value=models.IntegerField(default=0), label=models.CharField(max_length=33, default="")
+        ),
+    ),
+    (
+        "primary key",
+        _model(
+            value=models.IntegerField(primary_key=True),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    ),
+    (
+        "auto_now",
+        _model(
+            value=models.IntegerField(default=0),
+            label=models.CharField(max_length=32, default=""),
+            at=models.DateTimeField(auto_now=True),
+        ),
+    ),
+    (
+        "decimal places",
+        _model(
+            value=models.DecimalField(max_digits=9, decimal_places=3, default=0),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "model"), MORE_MODEL_CHANGES, ids=[c[0] for c in MORE_MODEL_CHANGES]
+)
+def test_field_options_rendering_reads_change_the_digest(what: str, model: Any) -> None:
+    reference = {
+        "max_length": _model(
+            value=models.IntegerField(default=0), label=models.CharField(max_length=32, default="")
+        ),
+        "primary key": BASE_MODEL,
+        "auto_now": _model(
+            value=models.IntegerField(default=0),
+            label=models.CharField(max_length=32, default=""),
+            at=models.DateTimeField(auto_now=False),
+        ),
+        "decimal places": _model(
+            value=models.DecimalField(max_digits=9, decimal_places=2, default=0),
+            label=models.CharField(max_length=32, default=""),
+        ),
+    }[what]
+    assert _digest(model, base()) != _digest(reference, base()), what
+
+
+def test_a_relations_target_changes_the_digest() -> None:
+    plain, by_code = _fk_models(), _fk_models(to_field="code")
+    first, second = _digest(plain, base()), _digest(by_code, base())
+    assert first is not None
+    assert second is not None
+    assert first != second  # the relation's target column is part of the field
