@@ -13,8 +13,8 @@ from django.db import connections, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare.conditions import current_connection
-from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger
+from pgtrigger_live.exceptions import DeclarationError, InstallError
+from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger, deferred_trigger
 from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     Enabled,
@@ -359,3 +359,53 @@ def test_enabled_modes(mode: Enabled, enabled: bool) -> None:
     assert mode.is_enabled is enabled
     assert mode.label == mode.name
     assert Enabled(mode.value) is mode
+
+
+# -- deferred rendering: the installed signature stands in until an action needs the SQL ------
+
+
+def test_a_deferred_trigger_is_the_compiled_one_rendered_later() -> None:
+    full = compile_trigger(Plain, pgtrigger.Trigger(**BASE), digest="d1")
+    assert full.signature.digest == "d1"  # the digest goes into the comment
+    later = deferred_trigger(Plain, pgtrigger.Trigger(**BASE), None, full.signature)
+    assert not later.is_rendered
+    assert (later.uri, later.pgid, later.signature, later.shape) == (
+        full.uri,
+        full.pgid,
+        full.signature,
+        full.shape,
+    )
+    assert later.has_body is True  # trusted declarations run their own function
+    assert not later.is_rendered  # none of the above rendered anything
+    assert (later.body, later.condition, later.events) == (full.body, full.condition, full.events)
+    assert later.is_rendered
+
+
+def test_a_deferred_trigger_keeps_the_uri_and_pgid_it_is_given() -> None:
+    full = compile_trigger(Plain, pgtrigger.Trigger(**BASE))
+    later = deferred_trigger(
+        Plain, pgtrigger.Trigger(**BASE), None, full.signature, uri="given:uri", pgid="given_id"
+    )
+    assert (later.uri, later.pgid) == ("given:uri", "given_id")
+
+
+def test_a_deferred_trigger_whose_sql_differs_from_its_signature_refuses_to_render() -> None:
+    full = compile_trigger(Plain, pgtrigger.Trigger(**BASE))
+    wrong = Signature(full.signature.clause_hash, "0" * 32, digest="d1")
+    later = deferred_trigger(Plain, pgtrigger.Trigger(**BASE), None, wrong)
+    with pytest.raises(InstallError) as info:
+        _ = later.body
+    assert str(info.value) == (
+        f"{full.uri}: its declaration digest matches the installed trigger, but its SQL does "
+        "not: the digest misses something the SQL depends on (a bug; please report it). "
+        "Nothing was changed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("timing", "shape"),
+    [(None, 1 | 2 | 16), (pgtrigger.Immediate, 1 | 16 | 256), (pgtrigger.Deferred, 1 | 16 | 768)],
+)
+def test_exact_shape_of_each_timing(timing: object, shape: int) -> None:
+    when = pgtrigger.Before if timing is None else pgtrigger.After
+    assert compiled(when=when, timing=timing).shape == shape
