@@ -134,8 +134,16 @@ def apply(
                     stage = "running the DDL"
                     citus = bool(todo.actions) and catalog.citus_installed(connection)
                     if citus:
-                        # Transaction-local: Citus then propagates the triggers to every shard.
-                        _set(alias, {"citus.enable_unsafe_triggers": "on"})
+                        # Transaction-local: Citus then propagates the triggers to every shard,
+                        # over one connection per node (the table locks would otherwise open
+                        # several, and Citus refuses DROP FUNCTION after them).
+                        _set(
+                            alias,
+                            {
+                                "citus.enable_unsafe_triggers": "on",
+                                "citus.multi_shard_modify_mode": "sequential",
+                            },
+                        )
                     _run(alias, todo, batch, separately=citus)
                 except DatabaseError:
                     # Seen here, before atomic() cleans up: leaving the block may reconnect.

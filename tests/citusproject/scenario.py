@@ -14,7 +14,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import DatabaseError, connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from tests.testapp.models import Account, Protected  # noqa: E402
+from tests.testapp.models import Account, Invoice, Protected, Versioned  # noqa: E402
 
 TRIGGER_DDL = ("CREATE TRIGGER", "CREATE OR REPLACE TRIGGER", "DROP TRIGGER", "COMMENT ON")
 
@@ -57,11 +57,15 @@ def main() -> None:
     with transaction.atomic():
         sql("SET LOCAL citus.enable_unsafe_triggers = on")
         sql("SELECT create_distributed_table(%s, 'id')", [protected])
+        # More distributed tables: uninstalling on several needs one connection per node.
+        for model in (Versioned, Invoice):
+            sql("SELECT create_distributed_table(%s, 'id')", [model._meta.db_table])
         sql("SELECT create_reference_table(%s)", [account])
     kinds = {
         str(r[0]): str(r[1]) for r in sql("SELECT table_name, citus_table_type FROM citus_tables")
     }
-    assert kinds == {protected: "distributed", account: "reference"}, kinds
+    assert kinds[protected] == kinds[Versioned._meta.db_table] == "distributed", kinds
+    assert kinds[account] == "reference", kinds
     installed = {t: our_triggers(t) for t in (protected, account)}
     assert all(installed.values()), installed
 
