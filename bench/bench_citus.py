@@ -1,8 +1,8 @@
-"""Citus vs one server: first install and no-op reconcile of 100 triggers (bench/CITUS.md).
+"""Citus vs one server: first install and no-op reconcile of 99 triggers (bench/CITUS.md).
 
 Starts a Citus cluster (coordinator + 2 workers, tests/citus_cluster.py) and one plain node of
 the same PostgreSQL (citus preloaded, extension not created), writes bench/project.py's
-project (34 models, 100 triggers), distributes every table on the cluster, then times
+project (33 models with triggers, 99 triggers), distributes every table on the cluster, then times
 ``pgtrigger install`` in a fresh process: first install, then no-op, ``--runs`` times each.
 Run by hand: ``python bench/bench_citus.py``.
 """
