@@ -6,6 +6,9 @@ Needs ``DATABASE_URL`` pointing at the coordinator of a cluster with two workers
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import django
 
 django.setup()
@@ -84,6 +87,23 @@ def main() -> None:
     name = sorted(installed[protected])[0]
     sql(f'COMMENT ON TRIGGER "{name}" ON {protected} IS %s', ["stale"])
     assert ddl_of("install"), "a changed trigger was not re-created"
+    assert ddl_of("install") == []
+
+    # 5b. Two deploys at once from two processes: both succeed, the triggers end up installed
+    #     once, and a third run has nothing to do.
+    call_command("pgtrigger", "uninstall", verbosity=0)
+    code = "import django; django.setup(); from django.core.management import call_command; "
+    code += "call_command('pgtrigger', 'install', verbosity=0)"
+    deploys = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    for deploy in deploys:
+        _, err = deploy.communicate(timeout=120)
+        assert deploy.returncode == 0, err.decode()[-2000:]
+    assert {t: our_triggers(t) for t in (protected, account)} == installed
     assert ddl_of("install") == []
 
     # 6. Effects on rows routed to both workers.
