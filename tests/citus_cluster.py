@@ -8,6 +8,7 @@ PostgreSQL install (``CITUS_PG_BINDIR``, else any ``/usr/lib/postgresql/*/bin``)
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import tempfile
@@ -39,6 +40,7 @@ def _start_node(bindir: Path, user: pgtest.RunAs) -> pgtest.Server:
     server.log = open(server.directory / "server.log", "ab")  # noqa: SIM115 - stop() closes
     for _ in range(10):
         if pgtest._start_postmaster(server, bindir, user, 60.0):
+            atexit.register(server.stop)  # as pgtest does: gone at exit even without stop()
             return server
     raise RuntimeError(f"no free port:\n{pgtest._tail(server.directory / 'server.log')}")
 
