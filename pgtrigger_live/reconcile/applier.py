@@ -17,7 +17,7 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 
 from pgtrigger_live import conf
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
-from pgtrigger_live.reconcile import ddl, operations, reporting
+from pgtrigger_live.reconcile import catalog, ddl, operations, reporting
 from pgtrigger_live.reconcile.planner import Action, Plan
 from pgtrigger_live.reconcile.state import Scope, Snapshot
 
@@ -133,7 +133,19 @@ def apply(
                     plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                     todo = _without(plan, deferred)
                     stage = "running the DDL"
-                    _run(alias, todo, batch)
+                    citus = bool(todo.actions) and catalog.citus_installed(connection)
+                    if citus:
+                        # Transaction-local: Citus then propagates the triggers to every shard,
+                        # over one connection per node (the table locks would otherwise open
+                        # several, and Citus refuses DROP FUNCTION after them).
+                        _set(
+                            alias,
+                            {
+                                "citus.enable_unsafe_triggers": "on",
+                                "citus.multi_shard_modify_mode": "sequential",
+                            },
+                        )
+                    _run(alias, todo, batch, separately=citus)
                 except DatabaseError:
                     # Seen here, before atomic() cleans up: leaving the block may reconnect.
                     lost = _connection_lost(alias)
@@ -369,7 +381,12 @@ def _advisory_lock(alias: str) -> None:
         ) from exc
 
 
-def _run(alias: str, plan: Plan, batch: int) -> None:
+def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> None:
+    """Run the plan's DDL; ``separately`` sends one statement per round trip.
+
+    Citus forwards a DDL statement's whole query string to the workers, which refuse a
+    string holding several commands: on a Citus coordinator each statement goes alone.
+    """
     connection = connections[alias]
     actions = plan.actions
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
@@ -386,7 +403,8 @@ def _run(alias: str, plan: Plan, batch: int) -> None:
                 statements.insert(0, lock)
             text = ";\n".join(statements)
             try:
-                cursor.execute(text)
+                for one in statements if separately else [text]:
+                    cursor.execute(one)
             except DatabaseError as exc:
                 if _pgcode(exc) == _LOCK_NOT_AVAILABLE or _connection_lost(alias):
                     raise

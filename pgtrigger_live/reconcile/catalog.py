@@ -258,3 +258,15 @@ def _snapshot(
             seen.extend(by_oid.get(oid, ()))
         view.triggers = seen
     return Snapshot(views, server_version=int(connection.pg_version))  # type: ignore[attr-defined]
+
+
+def citus_installed(connection: BaseDatabaseWrapper) -> bool:
+    """True when the Citus extension is installed in this database.
+
+    Citus refuses ``CREATE TRIGGER`` on distributed and reference tables unless the session
+    allows "unsafe" triggers; the applier asks only when it has DDL to run (docs/citus.md).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+        row = cursor.fetchone()
+    return bool(row and row[0])
