@@ -799,3 +799,43 @@ def test_a_relations_target_changes_the_digest() -> None:
     assert first is not None
     assert second is not None
     assert first != second  # the relation's target column is part of the field
+
+
+# -- what is computed once per digester (a reconcile of many declarations reuses it) -----------
+
+
+def test_shared_objects_are_spelled_once_per_digester() -> None:
+    canon = digest._Canon()
+    shared = [pgtrigger.Q(new__value=1), {"a": [1, 2]}, (1, "x"), pgtrigger.Before]
+    for value in shared:
+        first = canon.value(value)
+        assert canon.value(value) is first  # the kept text, not a new one
+    trigger = base()
+    condition_text = canon.value(trigger.condition)
+    assert condition_text in canon.state(trigger)
+    assert canon.value(trigger.condition) is condition_text
+
+
+def test_model_parts_and_class_paths_are_computed_once() -> None:
+    digester = Digester("postgresql", 16)
+    first = digester._model(BASE_MODEL)
+    assert digester._model(BASE_MODEL) is first
+    assert digest._class_path(models.IntegerField) is digest._class_path(models.IntegerField)
+    assert digest._class_path(models.IntegerField) == "django.db.models.fields.IntegerField"
+    assert digest._slots(_SlotsB) is digest._slots(_SlotsB)
+
+
+def test_digests_have_a_fixed_length() -> None:
+    value = _digest(BASE_MODEL, base())
+    assert value is not None
+    assert len(value) == 24  # 12 bytes, hex: what the comment format reserves
+    assert len(Digester("postgresql", 16)._model(BASE_MODEL)[0]) == 16
+
+
+def test_only_soft_delete_and_fsm_values_count_as_literals() -> None:
+    """Their values are converted by the field: a field class of the project's own makes
+    them untrusted; other built-ins with the same field keep their digest."""
+    model = _model(value=_MyField(default=0), label=models.CharField(max_length=32, default=""))
+    assert _digest(model, pgtrigger.SoftDelete(name="s", field="value", value=0)) is None
+    assert _digest(model, pgtrigger.Protect(name="p", operation=pgtrigger.Delete)) is not None
+    assert _digest(model, pgtrigger.ReadOnly(name="r", fields=["value"])) is not None
