@@ -592,6 +592,9 @@ UNTRUSTED_TEMPLATES = [
     "{0}",
     "{columns.value} {meta.verbose_name}",  # every field is checked, not only the first
     "{meta.db_table} {fields.value}",
+    "{fields.value.column} {meta.verbose_name}",
+    "{meta.pk.column} {unknown}",
+    "{cond_old_values} {meta}",
     "{",  # malformed: only compiling can report it
 ]
 
@@ -702,7 +705,7 @@ class _SlotsA:
 
 
 class _SlotsB(_SlotsA):
-    __slots__ = "z"
+    __slots__ = "zed"  # one slot named by a string, not a sequence of letters
 
 
 class _SlotsC(_SlotsA):
@@ -711,7 +714,7 @@ class _SlotsC(_SlotsA):
 
 @pytest.mark.parametrize(
     ("kind", "slots"),
-    [(_SlotsA, ("x", "y")), (_SlotsB, ("x", "y", "z")), (_SlotsC, ("x", "y", "w")), (object, ())],
+    [(_SlotsA, ("x", "y")), (_SlotsB, ("x", "y", "zed")), (_SlotsC, ("x", "y", "w")), (object, ())],
 )
 def test_slots_of_a_class_and_its_bases(kind: type, slots: tuple[str, ...]) -> None:
     assert digest._slots(kind) == slots
@@ -839,3 +842,93 @@ def test_only_soft_delete_and_fsm_values_count_as_literals() -> None:
     assert _digest(model, pgtrigger.SoftDelete(name="s", field="value", value=0)) is None
     assert _digest(model, pgtrigger.Protect(name="p", operation=pgtrigger.Delete)) is not None
     assert _digest(model, pgtrigger.ReadOnly(name="r", fields=["value"])) is not None
+
+
+def test_literals_seen_earlier_by_the_same_digester_still_count() -> None:
+    """One digester serves a whole reconcile: objects it spelled before (and their literal
+    flag) are reused, and a flag already raised is never lowered by them."""
+    own = _model(value=_MyField(default=0), label=models.CharField(max_length=32, default=""))
+    digester = Digester("postgresql", 16)
+    shared = pgtrigger.Q(new__value=1)
+    assert digester.digest(BASE_MODEL, base(condition=shared)) is not None
+    assert digester.digest(own, base(condition=shared)) is None  # the literal, from the memo
+    assert digester.digest(BASE_MODEL, pgtrigger.SoftDelete(name="s", field="value")) is not None
+    assert digester.digest(own, pgtrigger.SoftDelete(name="s", field="value")) is None
+
+
+NESTED_CHANGES = [
+    ("in-list value", Q(new__value__in=[1, 2]), Q(new__value__in=[1, 3])),
+    (
+        "nested Q",
+        Q(Q(new__value=1) | Q(new__value=2), new__label="x"),
+        Q(Q(new__value=1) | Q(new__value=3), new__label="x"),
+    ),
+    (
+        "nested Q connector",
+        Q(Q(new__value=1) | Q(new__value=2), new__label="x"),
+        Q(Q(new__value=1) & Q(new__value=2), new__label="x"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "a", "b"), NESTED_CHANGES, ids=[c[0] for c in NESTED_CHANGES])
+def test_nested_conditions_and_list_values_change_the_digest(what: str, a: Any, b: Any) -> None:
+    first, second = _digest(BASE_MODEL, base(condition=a)), _digest(BASE_MODEL, base(condition=b))
+    assert first is not None, what
+    assert second is not None, what
+    assert first != second, what
+
+
+def _pk_target_models(pk: models.Field[Any, Any]) -> Any:
+    registry_ = Apps()
+
+    def make(name: str, table: str, **fields: Any) -> Any:
+        meta = type("Meta", (), {"app_label": "testapp", "db_table": table, "apps": registry_})
+        return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
+
+    make("Target", "digest_target", id=pk)
+    return make(
+        "Row",
+        "digest_row",
+        value=models.IntegerField(default=0),
+        ref=models.ForeignKey("Target", models.CASCADE, null=True),
+    )
+
+
+def _mti_models(parent_field: models.Field[Any, Any]) -> Any:
+    registry_ = Apps()
+    meta = type(
+        "Meta", (), {"app_label": "testapp", "db_table": "digest_parent", "apps": registry_}
+    )
+    parent = type(
+        "Parent", (models.Model,), {"__module__": __name__, "Meta": meta, "shared": parent_field}
+    )
+    meta = type("Meta", (), {"app_label": "testapp", "db_table": "digest_child", "apps": registry_})
+    return type(
+        "Child",
+        (parent,),
+        {
+            "__module__": __name__,
+            "Meta": meta,
+            "value": models.IntegerField(default=0),
+            "label": models.CharField(max_length=32, default=""),
+        },
+    )
+
+
+def test_a_relations_target_field_class_changes_the_digest() -> None:
+    auto = _digest(_pk_target_models(models.AutoField(primary_key=True)), base())
+    big = _digest(_pk_target_models(models.BigAutoField(primary_key=True)), base())
+    assert auto is not None
+    assert big is not None
+    assert auto != big
+
+
+def test_a_parent_models_fields_change_the_digest() -> None:
+    """Multi-table inheritance: the parent's fields are read too (conditions may only name
+    the child's own columns, but the child's field list is what the digest covers)."""
+    first = _digest(_mti_models(models.IntegerField(default=0)), base())
+    second = _digest(_mti_models(models.BigIntegerField(default=0)), base())
+    assert first is not None
+    assert second is not None
+    assert first != second
