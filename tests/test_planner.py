@@ -900,3 +900,57 @@ def test_plan_counts_actions_by_kind() -> None:
     assert plan.counts() == {ActionKind.REPLACE: 1, ActionKind.PRUNE: 2}
     assert [a.kind.value for a in plan.actions] == ["replace", "prune", "prune"]
     assert Plan().counts() == {}
+
+
+# -- the declaration digest: recorded in the comment of an up-to-date trigger ------------------
+
+
+def with_digest(digest: str | None) -> CompiledTrigger:
+    return compile_trigger(
+        Plain,
+        pgtrigger.Trigger(
+            name="t", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;"
+        ),
+        digest=digest,
+    )
+
+
+DIGEST_REASON = "up to date; the declaration's digest is recorded in the comment"
+DIGEST_CASES = [
+    # (installed comment's digest, declared digest, planned sign reason or None)
+    (None, "d1", DIGEST_REASON),  # written before digests existed
+    ("d0", "d1", DIGEST_REASON),  # another release, Django or server: another digest
+    ("d1", "d1", None),
+    ("d1", None, None),  # a declaration the digest cannot cover: nothing to record
+    (None, None, None),
+]
+
+
+@pytest.mark.parametrize(("installed_digest", "declared_digest", "reason"), DIGEST_CASES)
+def test_an_up_to_date_trigger_gets_the_declarations_digest_by_comment_only(
+    installed_digest: str | None, declared_digest: str | None, reason: str | None
+) -> None:
+    declared = with_digest(declared_digest)
+    entries = entries_for(declared, install(with_digest(installed_digest)))
+    assert one(entries).status is Status.INSTALLED
+    plan = install_plan(entries)
+    if reason is None:
+        assert plan.is_empty
+        return
+    action = only_action(plan)
+    assert (action.kind, action.reason, action.ops, action.lock) == (
+        ActionKind.SIGN,
+        reason,
+        (),
+        SHARE_UPDATE_EXCLUSIVE,
+    )
+    assert action.signature == declared.comment
+    assert f":d{declared_digest}" in declared.comment
+
+
+def test_a_missing_fingerprint_is_the_reason_given_first() -> None:
+    declared = with_digest("d1")
+    installed = install(with_digest(None), definition=None)
+    action = only_action(install_plan(entries_for(declared, installed)))
+    assert action.reason.startswith("no comparable fingerprint")
+    assert action.signature == declared.comment
