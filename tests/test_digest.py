@@ -932,3 +932,18 @@ def test_a_parent_models_fields_change_the_digest() -> None:
     assert first is not None
     assert second is not None
     assert first != second
+
+
+@pytest.mark.parametrize("change", [{"TIME_ZONE": "Europe/Paris"}, {"USE_TZ": False}])
+def test_the_time_zone_settings_change_the_digest(change: dict[str, Any]) -> None:
+    """A date literal is converted with USE_TZ/TIME_ZONE and its offset written into the
+    WHEN clause: changing either must not leave the installed trigger taken as unchanged."""
+    from django.test import override_settings
+
+    trigger = base(condition=pgtrigger.Q(new__value=1))
+    before = _digest(BASE_MODEL, trigger)
+    with override_settings(**change):
+        after = _digest(BASE_MODEL, trigger)
+    assert before is not None
+    assert after is not None
+    assert before != after

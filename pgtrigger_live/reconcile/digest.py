@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import django
+from django.conf import settings
 from django.db import models
 
 from pgtrigger_live.declare import changes, clauses, conditions, contrib, triggers
@@ -355,7 +356,10 @@ class Digester:
     """Digests of declarations for one database connection; model parts computed once."""
 
     def __init__(self, vendor: str, server_major: int) -> None:
-        self.base = f"{render_source()} {django.__version__} {vendor} {server_major}"
+        # USE_TZ and TIME_ZONE: Django converts date/time literals with them, and the
+        # converted value (its UTC offset) is written into the WHEN clause.
+        zone = (getattr(settings, "USE_TZ", False), getattr(settings, "TIME_ZONE", None))
+        self.base = f"{render_source()} {django.__version__} {vendor} {server_major} {zone}"
         self._models: dict[type[models.Model], tuple[bytes, bool]] = {}
         self._canon = _Canon()
 
