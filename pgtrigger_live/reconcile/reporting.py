@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from pgtrigger_live.exceptions import did_you_mean
@@ -35,17 +35,18 @@ def command(
     return " ".join(parts)
 
 
-def counts(kinds: Iterable[str]) -> str:
-    """``"2 replace, 1 create"``: most frequent first, ties in name order."""
-    counter = Counter(kinds)
+def counts(kinds: Iterable[str] | Mapping[str, int]) -> str:
+    """``"2 replace, 1 create"``: most frequent first, ties in name order. Takes the items
+    to count, or counts already made (``Plan.counts()``)."""
+    tally = kinds if isinstance(kinds, Mapping) else Counter(kinds)
     return ", ".join(
-        f"{n} {kind}" for kind, n in sorted(counter.items(), key=lambda i: (-i[1], i[0]))
+        f"{n} {kind}" for kind, n in sorted(tally.items(), key=lambda i: (-i[1], i[0]))
     )
 
 
 def plan_summary(plan: Plan, *, dry_run: bool) -> str:
     """The last line under a plan: what was (or would be) done, and what was left alone."""
-    done = counts(kind.value for kind, n in plan.counts().items() for _ in range(n)) or "nothing"
+    done = counts({kind.value: n for kind, n in plan.counts().items()}) or "nothing"
     head = f"Would apply: {done}" if dry_run else f"Applied: {done}"
     skipped = f"; {len(plan.skipped)} skipped" if plan.skipped else ""
     return f"{head}{skipped}."
