@@ -285,6 +285,19 @@ def test_connections_opened_later_get_the_wrapper() -> None:
         fresh.close()
 
 
+@pytest.mark.django_db(databases=["default", "other"])
+def test_connections_opened_while_the_translation_is_off_do_not_get_it() -> None:
+    errors.uninstall_translation()
+    fresh = connections["other"].copy()
+    try:
+        fresh.ensure_connection()  # sends connection_created
+        assert errors.translate_execute not in fresh.execute_wrappers
+        assert fresh.execute_wrappers[0] is wrapper.runtime_of(fresh)  # the runtime still is
+    finally:
+        fresh.close()
+        errors.install_translation()
+
+
 @pytest.mark.django_db
 def test_changing_the_setting_turns_the_translation_off_and_on(settings: object) -> None:
     settings.PGTRIGGER_LIVE_TYPED_ERRORS = False  # type: ignore[attr-defined]
