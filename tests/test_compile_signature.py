@@ -103,6 +103,16 @@ def test_compiled_fields() -> None:
     )
 
 
+def test_the_declaration_digest_is_recorded_in_the_comment() -> None:
+    trigger = pgtrigger.Trigger(**BASE)
+    unsigned, signed = compile_trigger(Plain, trigger), compile_trigger(Plain, trigger, digest="ab")
+    assert unsigned.signature.digest is None
+    assert signed.signature == Signature(
+        unsigned.signature.clause_hash, unsigned.signature.body_md5, digest="ab"
+    )
+    assert signed.comment == f"{unsigned.comment}:dab"
+
+
 def test_declare_section_goes_before_begin() -> None:
     c = compiled(declare=[("n", "int")], func="n := 1; RETURN NULL;")
     assert c.body is not None

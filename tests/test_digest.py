@@ -592,13 +592,21 @@ def test_deferred_render_checks_the_vouched_signature() -> None:
     compiled = compile_trigger(BASE_MODEL, trigger, connection)
     good = deferred_trigger(BASE_MODEL, trigger, connection, compiled.signature)
     states = [good.is_rendered]
+    assert good.signature == compiled.signature  # the comment it vouches for, kept as is
+    assert good.has_body is True  # trusted classes run their own function
     assert good.body == compiled.body
     assert good.condition == compiled.condition
     states.append(good.is_rendered)
     assert states == [False, True]  # rendered on first use, then kept
     wrong = Signature("0" * 40, compiled.signature.body_md5)
-    with pytest.raises(InstallError, match="digest matches the installed trigger"):
+    message = (
+        f"{compiled.uri}: its declaration digest matches the installed trigger, but its SQL "
+        "does not: the digest misses something the SQL depends on (a bug; please report "
+        "it). Nothing was changed."
+    )
+    with pytest.raises(InstallError) as raised:
         _ = deferred_trigger(BASE_MODEL, trigger, connection, wrong).body
+    assert str(raised.value) == message
 
 
 # -- the database ------------------------------------------------------------------------------
