@@ -238,6 +238,19 @@ def _related(target_pk: models.Field[Any, Any]) -> Any:
     return type("Row", (models.Model,), attrs)
 
 
+def _composite(target_field: models.Field[Any, Any]) -> Any:
+    """A model with a two-column ForeignObject to a model holding ``target_field``."""
+    apps = Apps()
+    target_attrs = {"__module__": __name__, "Meta": _meta("digest_target", apps)}
+    target_attrs |= {"x": target_field, "y": models.IntegerField()}
+    target = type("Target", (models.Model,), target_attrs)
+    relation = models.ForeignObject(
+        target, on_delete=models.CASCADE, from_fields=["value", "a"], to_fields=["x", "y"]
+    )
+    attrs = _row_fields() | {"Meta": _meta("digest_row", apps), "a": models.IntegerField()}
+    return type("Row", (models.Model,), attrs | {"target": relation})
+
+
 def _child(parent_field: models.Field[Any, Any]) -> Any:
     """A multi-table child of a model holding ``parent_field``."""
     apps = Apps()
@@ -292,6 +305,11 @@ MODEL_CHANGES: list[tuple[str, Any, Any]] = [
         "target of a relation: its class",
         _related(models.AutoField(primary_key=True)),
         _related(models.BigAutoField(primary_key=True)),
+    ),
+    (
+        "targets of a multi-column relation",
+        _composite(models.IntegerField()),
+        _composite(models.BigIntegerField()),
     ),
     (
         "a field of a multi-table parent",
