@@ -565,6 +565,33 @@ def test_a_literal_is_seen_next_to_shared_objects() -> None:
     assert digester.digest(OWN_MODEL, soft_delete) is None  # its clauses were seen before
 
 
+def test_what_declarations_share_is_read_once_per_reconcile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The digest exists to make a reconcile cheap: a Func or a model that many declarations
+    # share is checked and read once by the Digester serving the reconcile.
+    templates: list[str] = []
+    models_read: list[Any] = []
+    check_template, read_fields = digest._template, digest._fields
+
+    def counted_template(text: str) -> str:
+        templates.append(text)
+        return check_template(text)
+
+    def counted_fields(model: Any) -> Any:
+        models_read.append(model)
+        return read_fields(model)
+
+    monkeypatch.setattr(digest, "_template", counted_template)
+    monkeypatch.setattr(digest, "_fields", counted_fields)
+    shared = pgtrigger.Func("{columns.value}")
+    digester = Digester("postgresql", 16)
+    for trigger in (base(func=shared), base(func=shared), composer({pgtrigger.Row: shared})):
+        assert digester.digest(BASE_MODEL, trigger) is not None
+    assert templates == ["{columns.value}"]
+    assert models_read == [BASE_MODEL]
+
+
 def test_a_new_process_gives_the_same_digests(monkeypatch: pytest.MonkeyPatch) -> None:
     # The next deploy runs in another process, which starts with nothing kept (class paths,
     # slots): what one process computes and keeps must not change a digest.
