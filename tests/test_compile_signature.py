@@ -14,7 +14,7 @@ from django.db import connections, models
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare.conditions import current_connection
 from pgtrigger_live.exceptions import DeclarationError
-from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger
+from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger, deferred_trigger
 from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     Enabled,
@@ -213,6 +213,35 @@ def test_hooks_get_the_model_and_the_connection() -> None:
     )
     assert c.condition == "NEW.id <> 'testapp_plain'"
     assert seen == [(other, other)]
+
+
+def test_a_deferred_trigger_renders_for_its_connection_when_needed() -> None:
+    # A trigger found unchanged by its digest is rendered only if an action needs its SQL,
+    # and then for the alias being reconciled, as compiling it would have been.
+    other = connections["other"]
+    compiled = compile_trigger(Plain, ModelAware(**BASE), other)
+    deferred = deferred_trigger(Plain, ModelAware(**BASE), other, compiled.signature)
+    seen.clear()
+    assert deferred.condition == compiled.condition
+    assert seen == [(other, other)]
+
+
+def test_a_deferred_trigger_takes_the_uri_and_id_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reconcile computes them next to the catalog query (with the digests): not again.
+    trigger = pgtrigger.Trigger(**BASE)
+    compiled = compile_trigger(Plain, trigger)
+
+    def again(model: type[models.Model]) -> str:
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(trigger, "get_uri", again)
+    monkeypatch.setattr(trigger, "get_pgid", again)
+    deferred = deferred_trigger(
+        Plain, trigger, None, compiled.signature, uri=compiled.uri, pgid=compiled.pgid
+    )
+    assert (deferred.uri, deferred.pgid) == (compiled.uri, compiled.pgid)
 
 
 class ModelExecute(pgtrigger.Trigger):
