@@ -103,6 +103,16 @@ def test_compiled_fields() -> None:
     )
 
 
+def test_the_declaration_digest_is_recorded_in_the_comment() -> None:
+    trigger = pgtrigger.Trigger(**BASE)
+    unsigned, signed = compile_trigger(Plain, trigger), compile_trigger(Plain, trigger, digest="ab")
+    assert unsigned.signature.digest is None
+    assert signed.signature == Signature(
+        unsigned.signature.clause_hash, unsigned.signature.body_md5, digest="ab"
+    )
+    assert signed.comment == f"{unsigned.comment}:dab"
+
+
 def test_declare_section_goes_before_begin() -> None:
     c = compiled(declare=[("n", "int")], func="n := 1; RETURN NULL;")
     assert c.body is not None
@@ -203,6 +213,35 @@ def test_hooks_get_the_model_and_the_connection() -> None:
     )
     assert c.condition == "NEW.id <> 'testapp_plain'"
     assert seen == [(other, other)]
+
+
+def test_a_deferred_trigger_renders_for_its_connection_when_needed() -> None:
+    # A trigger found unchanged by its digest is rendered only if an action needs its SQL,
+    # and then for the alias being reconciled, as compiling it would have been.
+    other = connections["other"]
+    compiled = compile_trigger(Plain, ModelAware(**BASE), other)
+    deferred = deferred_trigger(Plain, ModelAware(**BASE), other, compiled.signature)
+    seen.clear()
+    assert deferred.condition == compiled.condition
+    assert seen == [(other, other)]
+
+
+def test_a_deferred_trigger_takes_the_uri_and_id_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reconcile computes them next to the catalog query (with the digests): not again.
+    trigger = pgtrigger.Trigger(**BASE)
+    compiled = compile_trigger(Plain, trigger)
+
+    def again(model: type[models.Model]) -> str:
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(trigger, "get_uri", again)
+    monkeypatch.setattr(trigger, "get_pgid", again)
+    deferred = deferred_trigger(
+        Plain, trigger, None, compiled.signature, uri=compiled.uri, pgid=compiled.pgid
+    )
+    assert (deferred.uri, deferred.pgid) == (compiled.uri, compiled.pgid)
 
 
 class ModelExecute(pgtrigger.Trigger):

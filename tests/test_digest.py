@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.apps.registry import Apps
 from django.db import connection, models
 
+import pgtrigger_live
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError
@@ -72,6 +76,13 @@ def after(**changes: Any) -> pgtrigger.Trigger:
 
 def statement(**changes: Any) -> pgtrigger.Trigger:
     return after(level=pgtrigger.Statement, condition=None, **changes)
+
+
+def composer(func: dict[Any, str]) -> pgtrigger.Trigger:
+    """A Composer with one function per level (``func`` is a dict)."""
+    return pgtrigger.Composer(
+        name="composed", when=pgtrigger.After, operation=pgtrigger.Update, func=func
+    )
 
 
 Q, F = pgtrigger.Q, pgtrigger.F
@@ -156,6 +167,46 @@ TRIGGER_CHANGES = [
         lambda: after(timing=pgtrigger.Deferred),
     ),
     (
+        "condition in a nested combination",
+        lambda: base(condition=Q(new__value=1) | (Q(new__value=2) & Q(new__label="a"))),
+        lambda: base(condition=Q(new__value=1) | (Q(new__value=2) & Q(new__label="b"))),
+    ),
+    (
+        "condition list literal",
+        lambda: base(condition=Q(new__value__in=[1, 2])),
+        lambda: base(condition=Q(new__value__in=[1, 3])),
+    ),
+    (
+        "func template field attribute",
+        lambda: base(func=pgtrigger.Func("{fields.value.column}")),
+        lambda: base(func=pgtrigger.Func("{fields.value.name}")),
+    ),
+    (
+        "func template field",
+        lambda: base(func=pgtrigger.Func("{fields.value.attname}")),
+        lambda: base(func=pgtrigger.Func("{fields.label.attname}")),
+    ),
+    (
+        "func template table name",
+        lambda: base(func=pgtrigger.Func("{meta.db_table}")),
+        lambda: base(func=pgtrigger.Func("{meta.label}")),
+    ),
+    (
+        "func template primary key",
+        lambda: base(func=pgtrigger.Func("{meta.pk.column}")),
+        lambda: base(func=pgtrigger.Func("{meta.pk.name}")),
+    ),
+    (
+        "func per level",
+        lambda: composer({pgtrigger.Row: "RETURN NEW;", pgtrigger.Statement: "RETURN NULL;"}),
+        lambda: composer({pgtrigger.Row: "RETURN OLD;", pgtrigger.Statement: "RETURN NULL;"}),
+    ),
+    (
+        "func per level: the level",
+        lambda: composer({pgtrigger.Row: "RETURN NEW;"}),
+        lambda: composer({pgtrigger.Statement: "RETURN NEW;"}),
+    ),
+    (
         "class",
         lambda: pgtrigger.Trigger(
             name="p", when=pgtrigger.Before, operation=pgtrigger.Delete, func="RETURN OLD;"
@@ -164,11 +215,57 @@ TRIGGER_CHANGES = [
     ),
 ]
 
-MODEL_CHANGES: list[tuple[str, Any]] = [
-    ("db_table", _model(table="digest_other")),
-    ("model name (label)", _model(name="Other")),
+
+def _meta(table: str, apps: Apps) -> type:
+    return type("Meta", (), {"app_label": "testapp", "db_table": table, "apps": apps})
+
+
+def _row_fields() -> dict[str, Any]:
+    return {
+        "__module__": __name__,
+        "value": models.IntegerField(default=0),
+        "label": models.CharField(max_length=32, default=""),
+    }
+
+
+def _related(target_pk: models.Field[Any, Any]) -> Any:
+    """A model with a foreign key to a model whose primary key is ``target_pk``."""
+    apps = Apps()
+    target_attrs = {"__module__": __name__, "Meta": _meta("digest_target", apps), "id": target_pk}
+    target = type("Target", (models.Model,), target_attrs)
+    fk = models.ForeignKey(target, on_delete=models.CASCADE)
+    attrs = _row_fields() | {"Meta": _meta("digest_row", apps), "target": fk}
+    return type("Row", (models.Model,), attrs)
+
+
+def _composite(target_field: models.Field[Any, Any]) -> Any:
+    """A model with a two-column ForeignObject to a model holding ``target_field``."""
+    apps = Apps()
+    target_attrs = {"__module__": __name__, "Meta": _meta("digest_target", apps)}
+    target_attrs |= {"x": target_field, "y": models.IntegerField()}
+    target = type("Target", (models.Model,), target_attrs)
+    relation = models.ForeignObject(
+        target, on_delete=models.CASCADE, from_fields=["value", "a"], to_fields=["x", "y"]
+    )
+    attrs = _row_fields() | {"Meta": _meta("digest_row", apps), "a": models.IntegerField()}
+    return type("Row", (models.Model,), attrs | {"target": relation})
+
+
+def _child(parent_field: models.Field[Any, Any]) -> Any:
+    """A multi-table child of a model holding ``parent_field``."""
+    apps = Apps()
+    parent_attrs = {"__module__": __name__, "Meta": _meta("digest_parent", apps)}
+    parent = type("Parent", (models.Model,), parent_attrs | {"extra": parent_field})
+    return type("Row", (parent,), _row_fields() | {"Meta": _meta("digest_row", apps)})
+
+
+#: (what changes, a model, the same model with that one part changed).
+MODEL_CHANGES: list[tuple[str, Any, Any]] = [
+    ("db_table", BASE_MODEL, _model(table="digest_other")),
+    ("model name (label)", BASE_MODEL, _model(name="Other")),
     (
         "db_column of a field",
+        BASE_MODEL,
         _model(
             value=models.IntegerField(default=0, db_column="val"),
             label=models.CharField(max_length=32, default=""),
@@ -176,6 +273,7 @@ MODEL_CHANGES: list[tuple[str, Any]] = [
     ),
     (
         "field type",
+        BASE_MODEL,
         _model(
             value=models.BigIntegerField(default=0),
             label=models.CharField(max_length=32, default=""),
@@ -183,6 +281,7 @@ MODEL_CHANGES: list[tuple[str, Any]] = [
     ),
     (
         "null",
+        BASE_MODEL,
         _model(
             value=models.IntegerField(default=0, null=True),
             label=models.CharField(max_length=32, default=""),
@@ -190,11 +289,32 @@ MODEL_CHANGES: list[tuple[str, Any]] = [
     ),
     (
         "another field",
+        BASE_MODEL,
         _model(
             value=models.IntegerField(default=0),
             label=models.CharField(max_length=32, default=""),
             extra=models.IntegerField(default=0),
         ),
+    ),
+    (
+        "target of a relation: its column",
+        _related(models.AutoField(primary_key=True)),
+        _related(models.AutoField(primary_key=True, db_column="tid")),
+    ),
+    (
+        "target of a relation: its class",
+        _related(models.AutoField(primary_key=True)),
+        _related(models.BigAutoField(primary_key=True)),
+    ),
+    (
+        "targets of a multi-column relation",
+        _composite(models.IntegerField()),
+        _composite(models.BigIntegerField()),
+    ),
+    (
+        "a field of a multi-table parent",
+        _child(models.IntegerField(default=0)),
+        _child(models.BigIntegerField(default=0)),
     ),
 ]
 
@@ -219,11 +339,15 @@ def test_each_declaration_part_changes_the_digest(
     assert first != second, what
 
 
-@pytest.mark.parametrize(("what", "model"), MODEL_CHANGES, ids=[c[0] for c in MODEL_CHANGES])
-def test_each_model_part_changes_the_digest(what: str, model: Any) -> None:
-    changed = _digest(model, base())
-    assert changed is not None, what
-    assert changed != _digest(BASE_MODEL, base()), what
+@pytest.mark.parametrize(
+    ("what", "before", "changed"), MODEL_CHANGES, ids=[c[0] for c in MODEL_CHANGES]
+)
+def test_each_model_part_changes_the_digest(what: str, before: Any, changed: Any) -> None:
+    first, second = _digest(before, base()), _digest(changed, base())
+    assert first is not None, what
+    assert second is not None, what
+    assert first == _digest(before, base()), what
+    assert first != second, what
 
 
 def test_protect_and_readonly_arguments_change_the_digest() -> None:
@@ -263,6 +387,10 @@ class _MyCondition(pgtrigger.Condition):
     pass
 
 
+#: A model whose ``value`` has a field class of the project's own (its conversion is not known).
+OWN_MODEL = _model(value=_MyField(default=0), label=models.CharField(max_length=32, default=""))
+
+
 UNTRUSTED: list[tuple[str, Callable[[], pgtrigger.Trigger], Any]] = [
     (
         "a subclass",
@@ -279,10 +407,53 @@ UNTRUSTED: list[tuple[str, Callable[[], pgtrigger.Trigger], Any]] = [
     ("a custom condition", lambda: base(condition=_MyCondition("NEW.value > 0")), None),
     ("a template attribute", lambda: base(func=pgtrigger.Func("{meta.verbose_name}")), None),
     ("a template format spec", lambda: base(func=pgtrigger.Func("{columns.value:>9}")), None),
+    ("a template conversion", lambda: base(func=pgtrigger.Func("{columns.value!r}")), None),
+    ("a template index", lambda: base(func=pgtrigger.Func("{columns.value[0]}")), None),
+    (
+        "a template field attribute other than a name",
+        lambda: base(func=pgtrigger.Func("{fields.value.verbose_name}")),
+        None,
+    ),
+    (
+        "a template attribute after an escaped brace",
+        lambda: base(func=pgtrigger.Func("{{ {meta.verbose_name}")),
+        None,
+    ),
+    (
+        "a template attribute after a column",
+        lambda: base(func=pgtrigger.Func("{columns.value} {meta.verbose_name}")),
+        None,
+    ),
+    (
+        "a template attribute after a field name",
+        lambda: base(func=pgtrigger.Func("{fields.value.column} {meta.verbose_name}")),
+        None,
+    ),
+    (
+        "a template attribute after the table name",
+        lambda: base(func=pgtrigger.Func("{meta.db_table} {meta.verbose_name}")),
+        None,
+    ),
+    ("an unknown lookup", lambda: base(condition=pgtrigger.Q(new__label__unaccent="x")), None),
     (
         "a literal for a field of the project's own class",
         lambda: base(condition=pgtrigger.Q(new__value=1)),
-        _model(value=_MyField(default=0)),
+        OWN_MODEL,
+    ),
+    (
+        "a literal in a list, for a field of the project's own class",
+        lambda: base(condition=pgtrigger.Q(new__value__in=[1])),
+        OWN_MODEL,
+    ),
+    (
+        "a soft-delete value for a field of the project's own class",
+        lambda: pgtrigger.SoftDelete(name="s", field="value", value=1),
+        OWN_MODEL,
+    ),
+    (
+        "FSM states for a field of the project's own class",
+        lambda: pgtrigger.FSM(name="f", field="value", transitions=[(1, 2)]),
+        OWN_MODEL,
     ),
 ]
 
@@ -311,6 +482,126 @@ def test_render_source_covers_the_compiler() -> None:
     # The compiler, and every module of the declaration layer (raise_sql is in raising.py).
     assert {"compiler.py", "digest.py", "sql.py", "naming.py"} <= files
     assert {"raising.py", "contrib.py", "conditions.py", "clauses.py", "triggers.py"} <= files
+
+
+def test_render_source_reads_the_package_files_only() -> None:
+    # Every file hashed is pgtrigger_live's own, wherever the process was started from.
+    package = Path(pgtrigger_live.__file__).parent
+    paths = [path for _, path in digest.rendering_sources()]
+    assert paths
+    assert all(path is not None and package in path.parents for path in paths)
+
+
+def test_a_module_without_a_source_file_still_gives_a_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A frozen or zipped install has no file to read: the module counts, unread.
+    monkeypatch.setattr(digest, "_RENDERING_MODULES", (*digest._RENDERING_MODULES, "sys"))
+    assert ("sys", None) in digest.rendering_sources()
+    assert len(digest.render_source.__wrapped__()) == 32
+
+
+def test_the_digest_is_24_hex_digits() -> None:
+    # The comment format (docs/reconcile.md): ``d`` and 24 hex digits.
+    value = _digest(BASE_MODEL, base())
+    assert value is not None
+    assert re.fullmatch("[0-9a-f]{24}", value)
+
+
+def test_the_server_major_version_is_read_from_the_connection() -> None:
+    def through(connection: object) -> str | None:
+        return Digester.for_connection(connection).digest(BASE_MODEL, base())  # type: ignore[arg-type]
+
+    assert through(SimpleNamespace(vendor="postgresql", pg_version=160004)) == _digest(
+        BASE_MODEL, base(), major=16
+    )
+    assert through(SimpleNamespace(vendor="postgresql", pg_version=170002)) == _digest(
+        BASE_MODEL, base(), major=17
+    )
+    # A connection that reports no version digests as major version 0.
+    assert through(SimpleNamespace(vendor="other")) == Digester("other", 0).digest(
+        BASE_MODEL, base()
+    )
+
+
+def test_dict_order_does_not_change_the_digest() -> None:
+    row_first = composer({pgtrigger.Row: "RETURN NEW;", pgtrigger.Statement: "RETURN NULL;"})
+    statement_first = composer({pgtrigger.Statement: "RETURN NULL;", pgtrigger.Row: "RETURN NEW;"})
+    first = _digest(BASE_MODEL, row_first)
+    assert first is not None
+    assert first == _digest(BASE_MODEL, statement_first)
+
+
+#: Objects several declarations share, as a project's module constants are.
+SHARED_DECLARE = ("n", "int")
+SHARED_CONDITION = Q(new__label=F("old__label")) | Q(new__value=F("old__value"))
+SHARING: list[Callable[[], pgtrigger.Trigger]] = [
+    lambda: base(declare=[SHARED_DECLARE]),
+    lambda: base(declare=[SHARED_DECLARE, ("m", "int")]),
+    lambda: base(condition=SHARED_CONDITION),
+    lambda: base(condition=Q(new__value=1) & SHARED_CONDITION),
+    lambda: base(condition=~SHARED_CONDITION),
+]
+#: Every trusted declaration of the tables above.
+DECLARATIONS = [make for _, *pair in TRIGGER_CHANGES for make in pair] + SHARING
+
+
+def test_a_digest_does_not_depend_on_what_was_digested_before() -> None:
+    # One Digester serves a whole reconcile and writes each shared object once: a declaration
+    # gets the digest a fresh Digester gives it, whatever came before.
+    fresh = [_digest(BASE_MODEL, make()) for make in DECLARATIONS]
+    assert None not in fresh
+    digester = Digester("postgresql", 16)
+    assert [digester.digest(BASE_MODEL, make()) for make in DECLARATIONS] == fresh
+    assert [digester.digest(BASE_MODEL, make()) for make in reversed(DECLARATIONS)] == fresh[::-1]
+
+
+def test_a_literal_is_seen_next_to_shared_objects() -> None:
+    # A shared object digested without literals must not hide a literal next to it.
+    digester = Digester("postgresql", 16)
+    assert digester.digest(OWN_MODEL, base(condition=SHARED_CONDITION)) is not None  # F only
+    assert digester.digest(OWN_MODEL, base(condition=Q(new__value=1) & SHARED_CONDITION)) is None
+    soft_delete = pgtrigger.SoftDelete(name="s", field="value", value=1)
+    assert digester.digest(OWN_MODEL, soft_delete) is None  # its clauses were seen before
+
+
+def test_what_declarations_share_is_read_once_per_reconcile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The digest exists to make a reconcile cheap: a Func or a model that many declarations
+    # share is checked and read once by the Digester serving the reconcile.
+    templates: list[str] = []
+    models_read: list[Any] = []
+    check_template, read_fields = digest._template, digest._fields
+
+    def counted_template(text: str) -> str:
+        templates.append(text)
+        return check_template(text)
+
+    def counted_fields(model: Any) -> Any:
+        models_read.append(model)
+        return read_fields(model)
+
+    monkeypatch.setattr(digest, "_template", counted_template)
+    monkeypatch.setattr(digest, "_fields", counted_fields)
+    shared = pgtrigger.Func("{columns.value}")
+    digester = Digester("postgresql", 16)
+    for trigger in (base(func=shared), base(func=shared), composer({pgtrigger.Row: shared})):
+        assert digester.digest(BASE_MODEL, trigger) is not None
+    assert templates == ["{columns.value}"]
+    assert models_read == [BASE_MODEL]
+
+
+def test_a_new_process_gives_the_same_digests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The next deploy runs in another process, which starts with nothing kept (class paths,
+    # slots): what one process computes and keeps must not change a digest.
+    cases = [(BASE_MODEL, make) for make in DECLARATIONS]
+    cases += [(model, base) for _, *pair in MODEL_CHANGES for model in pair]
+    warm = [_digest(model, make()) for model, make in cases]
+    assert None not in warm
+    monkeypatch.setattr(digest, "_SLOTS", {})
+    monkeypatch.setattr(digest, "_PATHS", {})
+    assert [_digest(model, make()) for model, make in cases] == warm
 
 
 # -- the comment -------------------------------------------------------------------------------
@@ -346,13 +637,21 @@ def test_deferred_render_checks_the_vouched_signature() -> None:
     compiled = compile_trigger(BASE_MODEL, trigger, connection)
     good = deferred_trigger(BASE_MODEL, trigger, connection, compiled.signature)
     states = [good.is_rendered]
+    assert good.signature == compiled.signature  # the comment it vouches for, kept as is
+    assert good.has_body is True  # trusted classes run their own function
     assert good.body == compiled.body
     assert good.condition == compiled.condition
     states.append(good.is_rendered)
     assert states == [False, True]  # rendered on first use, then kept
     wrong = Signature("0" * 40, compiled.signature.body_md5)
-    with pytest.raises(InstallError, match="digest matches the installed trigger"):
+    message = (
+        f"{compiled.uri}: its declaration digest matches the installed trigger, but its SQL "
+        "does not: the digest misses something the SQL depends on (a bug; please report "
+        "it). Nothing was changed."
+    )
+    with pytest.raises(InstallError) as raised:
         _ = deferred_trigger(BASE_MODEL, trigger, connection, wrong).body
+    assert str(raised.value) == message
 
 
 # -- the database ------------------------------------------------------------------------------

@@ -720,6 +720,41 @@ def test_signature_parts_are_the_codes_not_the_comment() -> None:
     assert action.signature == NEW_CONDITION.comment != BASE.comment
 
 
+def digested(compiled: CompiledTrigger, digest: str | None) -> CompiledTrigger:
+    """``compiled`` as compiled with the declaration digest ``digest`` (None: untrusted)."""
+    return dataclasses.replace(
+        compiled, signature=dataclasses.replace(compiled.signature, digest=digest)
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "comment_digest", "signed"),
+    [
+        ("abc", None, True),  # written before digests existed
+        ("abc", "abd", True),  # after an upgrade of pgtrigger_live, Django or the server
+        ("abc", "abc", False),
+        (None, "abc", False),  # untrusted now: compiled in full, nothing to record
+        (None, None, False),
+    ],
+    ids=["no digest", "another digest", "same digest", "untrusted, digest", "untrusted"],
+)
+def test_an_up_to_date_trigger_is_signed_for_its_digest_only_when_the_comment_lacks_it(
+    declared: str | None, comment_digest: str | None, signed: bool
+) -> None:
+    compiled = digested(BASE, declared)
+    entry = one(entries_for(compiled, install(digested(BASE, comment_digest))))
+    assert entry.status is Status.INSTALLED
+    plan = install_plan([entry])
+    if not signed:
+        assert plan.is_empty
+        return
+    action = only_action(plan)
+    assert action.kind is ActionKind.SIGN
+    assert action.signature == compiled.comment
+    assert action.sql == (ddl.sign([(TABLE, BASE.pgid, compiled.comment)]),)
+    assert action.reason == "up to date; the declaration's digest is recorded in the comment"
+
+
 # -- enable / disable -----------------------------------------------------------------------
 
 ENABLE_CASES = [

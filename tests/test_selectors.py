@@ -77,6 +77,12 @@ def test_entry(three: list[pgtrigger.Trigger]) -> None:
     assert registry.entry("testapp.Plain:*") is None
 
 
+def test_uri_of_a_postgres_trigger_name(three: list[pgtrigger.Trigger]) -> None:
+    # How an error raised by a trigger is traced back to its declaration.
+    assert registry.uri_of(three[0].get_pgid(Plain)) == "testapp.Plain:a1"
+    assert registry.uri_of("pgtrigger_unknown_00000") is None
+
+
 def test_registration_errors() -> None:
     with pytest.raises(
         DeclarationError, match=r"^testapp.Plain: Meta.triggers and register\(\) take"

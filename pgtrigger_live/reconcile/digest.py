@@ -315,14 +315,15 @@ def _template(text: str) -> str:
 def _field(field: models.Field[Any, Any]) -> tuple[Any, ...]:
     kind = type(field)
     attrs = field.__dict__
-    target = getattr(field, "target_field", None) if field.is_relation else None
+    # Every target of a relation (``target_field`` raises for a multi-column ForeignObject).
+    targets = getattr(field, "foreign_related_fields", ())
     return (
         field.name,
         field.attname,
         field.column,
         _class_path(kind),
         tuple(map(attrs.get, _FIELD_OPTIONS)),
-        (_class_path(type(target)), target.column) if target is not None else None,
+        tuple([(_class_path(type(target)), target.column) for target in targets]),
     )
 
 
