@@ -32,6 +32,7 @@ class PgTriggerLiveConfig(AppConfig):
         if conf.model_meta():
             register_meta_triggers()
         checks.register(trigger_checks.check_triggers)
+        checks.register(trigger_checks.check_orders)
         checks.register(trigger_checks.check_inherited_meta)
         # No sender filter: the handler acts once, on the last app (see on_post_migrate).
         post_migrate.connect(on_post_migrate, dispatch_uid="pgtrigger_live.post_migrate")

@@ -5,6 +5,7 @@ IDs are stable so they can be silenced (SILENCED_SYSTEM_CHECKS) and asserted in 
 * ``pgtrigger_live.E001`` a trigger does not compile for its model (bad field, bad combination).
 * ``pgtrigger_live.W001`` a model's own ``Meta`` drops triggers its abstract parent declares.
 * ``pgtrigger_live.E002`` ``PGTRIGGER_LIVE_PRE_MIGRATE`` is unknown or cannot work as set.
+* ``pgtrigger_live.E005`` declared firing orders that cannot be honoured (ties, contradictions).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from pgtrigger_live import conf
-from pgtrigger_live.declare import registry
+from pgtrigger_live.declare import ordering, registry
 from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.reconcile.compiler import compile_trigger
 from pgtrigger_live.routing import allowed
@@ -43,6 +44,15 @@ def check_triggers(
                 )
             )
     return messages
+
+
+def check_orders(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Orders two triggers share, or that Postgres' own firing phases contradict."""
+    return [
+        Error(conflict.message, hint=conflict.hint, obj=conflict.model, id="pgtrigger_live.E005")
+        for conflict in ordering.conflicts(registry.select())
+        if app_configs is None or conflict.model._meta.app_config in app_configs
+    ]
 
 
 def check_inherited_meta(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

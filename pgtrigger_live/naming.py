@@ -43,27 +43,71 @@ def make_uri(label: str, name: str) -> str:
     return f"{label}:{name}"
 
 
-def make_pgid(uri: str, name: str) -> str:
+#: Orders a trigger may declare (``Trigger(order=...)``): four digits in its id.
+MIN_ORDER, MAX_ORDER = 0, 9999
+#: ``$`` sorts below every character a declared name can give (``[a-z0-9_-]``), so triggers
+#: with an order fire before the others, and among themselves by the zero-padded number.
+ORDER_MARK = "$"
+_ORDERED = re.compile(r"^pgtrigger_\$(\d{4})_")
+
+
+def validate_order(order: object) -> int | None:
+    """Return ``order`` if a trigger can declare it, else raise DeclarationError saying why."""
+    if order is None:
+        return None
+    if type(order) is not int or not MIN_ORDER <= order <= MAX_ORDER:
+        raise DeclarationError(
+            f"order must be a whole number from {MIN_ORDER} to {MAX_ORDER} (got {order!r}): "
+            "triggers of one table, timing and event fire in ascending order."
+        )
+    return order
+
+
+def make_pgid(uri: str, name: str, order: int | None = None) -> str:
     """Postgres name of the trigger and of its function.
 
     Hashed before lower-casing, as django-pgtrigger does, so ``Foo`` and ``foo`` differ.
-    Names over 47 characters keep a prefix plus a digest of the full name, staying at 63.
+    Names too long for 63 bytes keep a prefix plus a digest of the full name. Without an
+    order this is django-pgtrigger's id exactly; with one, ``pgtrigger_$0010_...``: Postgres
+    fires triggers of one event in name order, so the id is what carries the order.
     """
     if len(name) > MAX_DECLARED_NAME_LENGTH:  # validate_name bypassed (a subclass, a mock)
         raise DeclarationError(
             f'Trigger name "{name}" is longer than {MAX_DECLARED_NAME_LENGTH} characters '
             f"(> {MAX_DECLARED_NAME_LENGTH})."
         )
+    head = PREFIX if order is None else f"{PREFIX}{ORDER_MARK}{validate_order(order):04d}_"
+    fits = MAX_NAME_LENGTH - (len(head) - len(PREFIX))
     digest = hashlib.sha1(uri.encode()).hexdigest()[:5]
-    if len(name) <= MAX_NAME_LENGTH:
-        pgid = f"{PREFIX}{name}_{digest}"
+    if len(name) <= fits:
+        pgid = f"{head}{name}_{digest}"
     else:
         name_digest = hashlib.sha1(name.encode()).hexdigest()[:5]
-        keep = MAX_NAME_LENGTH - len(name_digest) - 1
-        pgid = f"{PREFIX}{name[:keep]}_{name_digest}_{digest}"
+        keep = fits - len(name_digest) - 1
+        pgid = f"{head}{name[:keep]}_{name_digest}_{digest}"
     pgid = pgid.lower()
     assert len(pgid.encode()) <= MAX_IDENTIFIER_BYTES  # guaranteed by the arithmetic above
     return pgid
+
+
+def order_of(pgid: str) -> int | None:
+    """The order an id carries (``pgtrigger_$0010_...`` -> 10), None for any other id."""
+    match = _ORDERED.match(pgid)
+    return int(match.group(1)) if match else None
+
+
+def names_of(uri: str, name: str) -> tuple[str, str]:
+    """What an installed trigger of this declaration may be called whatever its order was:
+    the id without an order, and the id with its four digits blanked (``order_key``).
+
+    The planner finds a trigger whose order changed by these, and renames it in place.
+    """
+    return make_pgid(uri, name), order_key(make_pgid(uri, name, MIN_ORDER))
+
+
+def order_key(pgid: str) -> str:
+    """``pgid`` with the digits of its order blanked: equal for every order of one trigger."""
+    return _ORDERED.sub(f"{PREFIX}{ORDER_MARK}####_", pgid, count=1)
 
 
 def split_uri(uri: str) -> tuple[str, str]:

@@ -32,6 +32,7 @@ ORDER = [
     "declare.contrib",
     "declare.registry",
     "declare.meta",
+    "declare.ordering",
     "reconcile",
     "reconcile.state",
     "reconcile.fingerprint",

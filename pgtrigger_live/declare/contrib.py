@@ -333,12 +333,13 @@ class SoftDelete(Trigger):
         condition: AnyCondition | None = None,
         field: str | None = None,
         value: Any = False,
+        order: int | None = None,
     ) -> None:
         self.field = field or self.field
         self.value = value
         if not self.field:
             raise DeclarationError('Must provide "field" for soft delete.')
-        super().__init__(name=name, condition=condition)
+        super().__init__(name=name, condition=condition, order=order)
 
     def render_value(self, model: type[models.Model]) -> str:
         """The SQL of ``value``, prepared by the field as for a save, then quoted."""
@@ -391,6 +392,7 @@ class FSM(Trigger):
         separator: str | None = None,
         message: str | None = None,
         sqlstate: str | None = None,
+        order: int | None = None,
     ) -> None:
         self.field = field
         self.transitions = [tuple(t) for t in transitions or []]
@@ -405,7 +407,7 @@ class FSM(Trigger):
             raise DeclarationError('FSM "transitions" must be (from, to) pairs.')
         if not isinstance(self.separator, str) or len(self.separator) != 1:
             raise DeclarationError(f'Separator "{self.separator}" must be a single character.')
-        super().__init__(name=name, condition=condition)
+        super().__init__(name=name, condition=condition, order=order)
 
     def get_condition(self, model: type[models.Model]) -> AnyCondition | None:
         assert self.field is not None
@@ -459,6 +461,7 @@ class UpdateSearchVector(Trigger):
         vector_field: str | None = None,
         document_fields: Sequence[str] | None = None,
         config_name: str | None = None,
+        order: int | None = None,
     ) -> None:
         self.vector_field = vector_field
         self.document_fields = list(document_fields or [])
@@ -467,7 +470,7 @@ class UpdateSearchVector(Trigger):
             raise DeclarationError('Must provide "vector_field" to update search vector.')
         if not self.document_fields or isinstance(document_fields, str):
             raise DeclarationError('Must provide "document_fields" to update search vector.')
-        super().__init__(name=name, operation=Insert | UpdateOf(*self.document_fields))
+        super().__init__(name=name, operation=Insert | UpdateOf(*self.document_fields), order=order)
 
     def get_func(self, model: type[models.Model]) -> str:
         assert self.vector_field is not None

@@ -90,6 +90,9 @@ class Trigger:
     func: Func | str | None = None
     declare: Sequence[tuple[str, str]] | None = None
     timing: Timing | None = None
+    #: Place among the triggers of one table, timing and event (pgtrigger_live only; see
+    #: ``docs/order.md``). None: fired by name, after those with an order.
+    order: int | None = None
 
     def __init__(
         self,
@@ -103,6 +106,7 @@ class Trigger:
         func: Func | str | None = None,
         declare: Sequence[tuple[str, str]] | None = None,
         timing: Timing | None = None,
+        order: int | None = None,
     ) -> None:
         self.name = name or self.name
         self.level = level or self.level
@@ -113,6 +117,10 @@ class Trigger:
         self.func = func or self.func
         self.declare = declare or self.declare
         self.timing = timing or self.timing
+        if order is not None:
+            # Set only when given: an instance without one digests exactly as before orders
+            # existed (the declaration digest covers the instance's attributes).
+            self.order = order
         self.validate()
 
     # -- validation -------------------------------------------------------------------------
@@ -145,6 +153,10 @@ class Trigger:
             raise self._fail(f'Invalid "when" attribute: {self.when!r}.')
         if not isinstance(self.operation, Operation):
             raise self._fail(f'Invalid "operation" attribute: {self.operation!r}.')
+        try:
+            naming.validate_order(self.order)
+        except DeclarationError as exc:
+            raise self._fail(str(exc)) from None
         if self.timing is not None and not isinstance(self.timing, Timing):
             raise self._fail(f'Invalid "timing" attribute: {self.timing!r}.')
         if self.referencing is not None and not isinstance(self.referencing, Referencing):
@@ -186,7 +198,7 @@ class Trigger:
     # -- hooks a subclass may override --------------------------------------------------------
 
     def get_pgid(self, model: type[models.Model]) -> str:
-        return naming.make_pgid(self.get_uri(model), self.name or "")
+        return naming.make_pgid(self.get_uri(model), self.name or "", self.order)
 
     def get_uri(self, model: type[models.Model]) -> str:
         return naming.make_uri(model._meta.label, self.name or "")
@@ -438,3 +450,16 @@ def _column_name(model: type[models.Model], name: str, trigger: Trigger) -> str:
         f'Trigger "{trigger.name}" on {model._meta.label}: UpdateOf("{name}") names no column '
         f"of table {model._meta.db_table}."
     )
+
+
+def ignore_id(trigger: Trigger, model: type[models.Model]) -> str:
+    """The name ``ignore()`` puts in ``pgtrigger.ignore`` for this trigger.
+
+    Its id, except for a trigger with an order: then the id it would have without one, which
+    its function compares with instead of ``TG_NAME``. A change of order renames the trigger,
+    and ``ignore()`` keeps working through the deploy (old and new code name the same id).
+    """
+    pgid = trigger.get_pgid(model)
+    if trigger.order is None or naming.order_of(pgid) is None:
+        return pgid
+    return naming.make_pgid(trigger.get_uri(model), trigger.name or "")

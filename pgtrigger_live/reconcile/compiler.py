@@ -16,9 +16,10 @@ from django.db import models
 
 from pgtrigger_live.declare.clauses import Row
 from pgtrigger_live.declare.conditions import compiling_for
-from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.declare.triggers import Trigger, ignore_id
 from pgtrigger_live.exceptions import DeclarationError, InstallError
 from pgtrigger_live.reconcile.state import CompiledTrigger, RenderedSQL, Signature
+from pgtrigger_live.sql import quote_literal
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,11 +35,23 @@ IGNORE_CHECK = (
 )
 
 
+def ignore_check(model: type[models.Model], trigger: Trigger) -> str:
+    """IGNORE_CHECK, comparing the trigger's ignore id rather than TG_NAME if they differ.
+
+    They differ only for triggers with an order, whose name changes with it: the function
+    compares a fixed id instead, so a reorder is a rename that leaves the body as it is.
+    """
+    name = ignore_id(trigger, model)
+    if name == trigger.get_pgid(model):
+        return IGNORE_CHECK
+    return IGNORE_CHECK.replace("TG_NAME", quote_literal(name), 1)
+
+
 def _body(trigger: Trigger, model: type[models.Model]) -> str:
     declare = trigger.render_declare(model)
     func = trigger.render_func(model).strip()
     head = f"\n{declare}" if declare else ""
-    return f"{head}\nBEGIN\n  {IGNORE_CHECK}\n  {func}\nEND;\n"
+    return f"{head}\nBEGIN\n  {ignore_check(model, trigger)}\n  {func}\nEND;\n"
 
 
 def _clause_hash(parts: list[object]) -> str:

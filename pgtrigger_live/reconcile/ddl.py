@@ -13,6 +13,8 @@ from pgtrigger_live.reconcile.operations import (
     DropFunction,
     DropTrigger,
     Operation,
+    RenameFunction,
+    RenameTrigger,
 )
 from pgtrigger_live.reconcile.state import CompiledTrigger, Enabled, InstalledTrigger, TableRef
 
@@ -28,6 +30,16 @@ def render(op: Operation) -> str:
         return drop_trigger(op.pgid, op.table)
     if isinstance(op, DropFunction):
         return drop_function(op.schema, op.name)
+    if isinstance(op, RenameTrigger):
+        return (
+            f"ALTER TRIGGER {sql.quote_ident(op.old)} ON "
+            f"{sql.qualified(op.table.schema, op.table.name)} RENAME TO {sql.quote_ident(op.new)}"
+        )
+    if isinstance(op, RenameFunction):
+        return (
+            f"ALTER FUNCTION {sql.qualified(op.schema, op.old)}() "
+            f"RENAME TO {sql.quote_ident(op.new)}"
+        )
     return set_enabled(op.pgid, op.table, mode=op.mode)
 
 

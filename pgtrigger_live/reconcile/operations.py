@@ -16,7 +16,7 @@ from pgtrigger_live.reconcile.state import CompiledTrigger, Enabled, TableRef
 #: Table lock modes a reconcile takes, weakest first (the strongest one a table needs wins).
 SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # COMMENT ON TRIGGER (signing)
 SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"  # CREATE [OR REPLACE] TRIGGER, ENABLE/DISABLE
-ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # DROP TRIGGER
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # DROP TRIGGER, ALTER TRIGGER ... RENAME
 LOCK_MODES = (SHARE_UPDATE_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE)
 
 
@@ -88,7 +88,41 @@ class SetEnabled:
         return SHARE_ROW_EXCLUSIVE
 
 
-Operation: TypeAlias = CreateFunction | CreateTrigger | DropTrigger | DropFunction | SetEnabled
+@dataclass(frozen=True, slots=True)
+class RenameTrigger:
+    """ALTER TRIGGER ... RENAME: a change of order, keeping the trigger's OID and state."""
+
+    table: TableRef
+    old: str
+    new: str
+
+    @property
+    def lock(self) -> str | None:
+        return ACCESS_EXCLUSIVE
+
+
+@dataclass(frozen=True, slots=True)
+class RenameFunction:
+    """ALTER FUNCTION ... RENAME, with its trigger: only ever the trigger's own function."""
+
+    schema: str
+    old: str
+    new: str
+
+    @property
+    def lock(self) -> str | None:
+        return None
+
+
+Operation: TypeAlias = (
+    CreateFunction
+    | CreateTrigger
+    | DropTrigger
+    | DropFunction
+    | SetEnabled
+    | RenameTrigger
+    | RenameFunction
+)
 
 
 def strongest(modes: list[str | None]) -> str | None:

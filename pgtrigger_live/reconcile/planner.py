@@ -11,6 +11,7 @@ import enum
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pgtrigger_live import naming
 from pgtrigger_live.reconcile import ddl
 from pgtrigger_live.reconcile.operations import (
     SHARE_UPDATE_EXCLUSIVE,
@@ -19,6 +20,8 @@ from pgtrigger_live.reconcile.operations import (
     DropFunction,
     DropTrigger,
     Operation,
+    RenameFunction,
+    RenameTrigger,
     SetEnabled,
     strongest,
 )
@@ -68,6 +71,7 @@ class ActionKind(str, enum.Enum):
     REPLACE = "replace"
     DROP = "drop"  # uninstall requested
     PRUNE = "prune"  # no longer declared: dropped by ``prune`` (or install with pruning)
+    REORDER = "reorder"  # a change of firing order only: renamed in place
     ENABLE = "enable"
     DISABLE = "disable"
     SIGN = "sign"
@@ -207,7 +211,13 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
     claimed: set[tuple[int, str]] = set()
     entries: list[Entry] = []
     scope = view.scope.label
-    for item in desired:
+    items = list(desired)
+    for item in items:  # exact names first: a trigger renamed below is never one claimed here
+        table = view.tables.get(item.db_table) if item.compiled is not None else None
+        if table is not None and (table.oid, item.pgid) in index:
+            claimed.add((table.oid, item.pgid))
+    renamed = _Renamed(index, claimed)
+    for item in items:
         if item.compiled is None:
             entries.append(
                 Entry(item.uri, item.pgid, Status.UNALLOWED, "not allowed here", scope=scope)
@@ -226,13 +236,13 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
                 )
             )
             continue
-        key = (table.oid, item.pgid)
-        claimed.add(key)
-        installed = index.get(key)
+        installed = index.get((table.oid, item.pgid)) or renamed.find(item, table)
         if installed is None:
             status, reason = Status.UNINSTALLED, "not installed"
         else:
             status, reason = _status_of(item.compiled, installed)
+            if installed.pgid != item.pgid:
+                status, reason = _reordered(item.pgid, installed.pgid, status, reason)
         entries.append(
             Entry(item.uri, item.pgid, status, reason, table, installed, item.compiled, scope)
         )
@@ -249,6 +259,51 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
             Entry(uri, installed.pgid, status, reason, installed.table, installed, scope=scope)
         )
     return entries
+
+
+class _Renamed:
+    """Finds a declared trigger installed under the name of another order (or of none).
+
+    Only triggers of ours that no declaration claims by exact name, on the declaration's
+    table, whose name is the one this URI gives without an order or with any order: the
+    URI's hash is in every such name, so no other trigger can be taken for it.
+    """
+
+    def __init__(
+        self, index: Mapping[tuple[int, str], InstalledTrigger], claimed: set[tuple[int, str]]
+    ) -> None:
+        self.index, self.claimed = index, claimed
+        self._by_key: dict[tuple[int, str], tuple[int, str]] | None = None
+
+    def find(self, item: Desired, table: TableRef) -> InstalledTrigger | None:
+        unordered, key = naming.names_of(item.uri, naming.split_uri(item.uri)[1])
+        if self._by_key is None:  # built on the first miss: a no-op reconcile never gets here
+            self._by_key = {
+                (oid, naming.order_key(pgid)): (oid, pgid)
+                for oid, pgid in self.index
+                if naming.order_of(pgid) is not None
+            }
+        for found in ((table.oid, unordered), self._by_key.get((table.oid, key))):
+            if found is None or found in self.claimed or found == (table.oid, item.pgid):
+                continue
+            installed = self.index.get(found)
+            if installed is not None and installed.is_ours:
+                self.claimed.add(found)
+                return installed
+        return None
+
+
+def _order_text(pgid: str) -> str:
+    order = naming.order_of(pgid)
+    return "none" if order is None else str(order)
+
+
+def _reordered(pgid: str, installed: str, status: Status, reason: str) -> tuple[Status, str]:
+    """The status of a trigger found under another order's name: a rename, and what else."""
+    change = f"firing order changed ({_order_text(installed)} -> {_order_text(pgid)})"
+    if status is Status.INSTALLED:
+        return Status.OUTDATED, f"{change}: renamed in place"
+    return status, f"{change}; {reason}"
 
 
 # -- plans ----------------------------------------------------------------------------------
@@ -286,6 +341,9 @@ def _install_action(
         created = CreateTrigger(table, compiled, replace=False)
         restored = _restore_enabled(entry.pgid, table, dropped_state or Enabled.ENABLED)
         return signed(ActionKind.CREATE, [*body, created, *restored])
+    renames = _renames(entry.pgid, installed)
+    if renames and _status_of(compiled, installed)[0] is Status.INSTALLED:
+        return signed(ActionKind.REORDER, renames)
     signature = installed.signature
     only_body = (
         signature is not None
@@ -297,24 +355,24 @@ def _install_action(
         # The comment is re-signed from the trigger as it is: only when it is known intact.
         and signature.fingerprint_matches(installed.definition) is True
     )
-    ops: list[Operation]
+    ops: list[Operation] = list(renames)
     if only_body:
         # CREATE OR REPLACE FUNCTION locks no table; the trigger itself is untouched.
-        ops = body
+        ops += body
     elif (
         compiled.constraint
         or installed.is_constraint
         or server_version < REPLACE_TRIGGER_MIN_VERSION
     ):
         # Constraint triggers cannot be replaced in place (nor any trigger before PG 14).
-        ops = [
+        ops += [
             DropTrigger(table, entry.pgid),
             *body,
             CreateTrigger(table, compiled, replace=False),
             *_restore_enabled(entry.pgid, table, installed.enabled),
         ]
     else:
-        ops = [
+        ops += [
             *body,
             CreateTrigger(table, compiled, replace=True),
             *_restore_enabled(entry.pgid, table, installed.enabled),
@@ -322,6 +380,20 @@ def _install_action(
     if not compiled.has_body and installed.owns_function and installed.function_schema:
         ops.append(DropFunction(installed.function_schema, entry.pgid))
     return signed(ActionKind.REPLACE, ops)
+
+
+def _renames(pgid: str, installed: InstalledTrigger) -> list[Operation]:
+    """Give a trigger found under another order's name (and its own function) ``pgid``.
+
+    ALTER ... RENAME keeps the OIDs, the enabled state and the function's statistics; the
+    operations after it name the trigger ``pgid``.
+    """
+    if installed.pgid == pgid:
+        return []
+    ops: list[Operation] = [RenameTrigger(installed.table, installed.pgid, pgid)]
+    if installed.owns_function and installed.function_schema:
+        ops.append(RenameFunction(installed.function_schema, installed.pgid, pgid))
+    return ops
 
 
 def _unfingerprinted(entry: Entry) -> bool:

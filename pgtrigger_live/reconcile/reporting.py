@@ -69,6 +69,7 @@ def action_json(action: Action) -> dict[str, Any]:
         "seen": None
         if seen is None
         else {
+            "pgid": seen.pgid,
             "enabled": seen.enabled.label,
             "comment": seen.comment,
             "function_md5": seen.function_md5,

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from django.db import connections, models
 
 from pgtrigger_live.declare import registry
-from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.declare.triggers import Trigger, ignore_id
 from pgtrigger_live.exceptions import DeclarationError, UnknownTriggerError
 from pgtrigger_live.runtime import statements
 
@@ -180,10 +180,16 @@ def resolve(selectors: Sequence[Selector]) -> list[tuple[str, type[models.Model]
 _PGIDS: dict[str, tuple[object, str]] = {}
 
 
+def _ignore_ids(selectors: Sequence[Selector]) -> frozenset[str]:
+    return frozenset(ignore_id(trigger, model) for _, model, _, trigger in resolve(selectors))
+
+
 def pgids(selectors: Sequence[Selector]) -> frozenset[str]:
-    """The Postgres ids of what ``selectors`` select (resolved each time, memoized for URIs)."""
+    """The ids ``ignore()`` sets for what ``selectors`` select (``triggers.ignore_id``: the
+    Postgres id, or for a trigger with an order the id it would have without one).
+    Resolved each time, memoized for URIs."""
     if not selectors or not all(isinstance(s, str) and ":" in s for s in selectors):
-        return frozenset(item[2] for item in resolve(selectors))
+        return _ignore_ids(selectors)
     found = []
     for uri in selectors:
         assert isinstance(uri, str)
@@ -196,7 +202,8 @@ def pgids(selectors: Sequence[Selector]) -> frozenset[str]:
         if cached is None or entry is None or cached[0] is not entry:
             resolved = resolve([uri])  # raises for malformed selectors
             if entry is None or len(resolved) != 1 or resolved[0][0] != uri:
-                return frozenset(item[2] for item in resolve(selectors))  # a wildcard
-            cached = _PGIDS[uri] = (entry, resolved[0][2])
+                return _ignore_ids(selectors)  # a wildcard
+            _, model, _, trigger = resolved[0]
+            cached = _PGIDS[uri] = (entry, ignore_id(trigger, model))
         found.append(cached[1])
     return frozenset(found)
