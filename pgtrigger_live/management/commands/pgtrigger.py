@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
-from pgtrigger_live import conf
+from pgtrigger_live import conf, naming
 from pgtrigger_live.exceptions import PgTriggerLiveError
 from pgtrigger_live.reconcile import installation, reporting
 from pgtrigger_live.reconcile.planner import Entry, Plan
@@ -140,8 +140,10 @@ class Command(BaseCommand):
                 Status.UNALLOWED: self.style.HTTP_INFO,
                 Status.FOREIGN: self.style.HTTP_INFO,
             }
+            orders = [naming.order_of(e.pgid) for e in entries]
+            ordered = any(order is not None for order in orders)
             lines = []
-            for entry in entries:
+            for entry, order in zip(entries, orders, strict=True):
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
                 enabled_style = (
@@ -152,6 +154,8 @@ class Command(BaseCommand):
                     else self.style.HTTP_INFO
                 )
                 where = f"{entry.scope}: " if multi_scope else ""
+                if ordered:  # a column only when some trigger declares an order
+                    where = f"{'' if order is None else f'order {order}':<10} {where}"
                 line = f"{status} {enabled_style(enabled_text.ljust(8))} {where}{entry.uri}"
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
@@ -227,6 +231,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "uri": entry.uri,
         "pgid": entry.pgid,
         "status": entry.status.value,
+        "order": naming.order_of(entry.pgid),
         "enabled": entry.enabled.label if entry.enabled is not None else None,
         "table": f"{entry.table.schema}.{entry.table.name}" if entry.table else None,
         "scope": entry.scope or None,

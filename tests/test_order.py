@@ -1,0 +1,196 @@
+"""Declared firing order, through the database: what fires first, and what a reorder sends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live.checks import check_orders
+from pgtrigger_live.declare import registry
+from pgtrigger_live.reconcile.planner import ActionKind
+from pgtrigger_live.reconcile.state import Status
+from tests.conftest import catalog_state
+from tests.testapp.models import Plain
+
+pytestmark = pytest.mark.django_db
+
+AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
+DDL = ("CREATE", "DROP", "ALTER", "COMMENT", "DO")
+
+
+def appender(name: str, letter: str, order: int | None) -> pgtrigger.Trigger:
+    """A BEFORE UPDATE trigger that appends ``letter`` to Plain.label: the label shows the
+    order in which the triggers fired."""
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update,
+        func=f"NEW.label := NEW.label || '{letter}'; RETURN NEW;",
+        order=order,
+    )
+
+
+@pytest.fixture
+def declare(extra_trigger: AddTrigger) -> Callable[..., list[str]]:
+    """Declare the three appenders with the given orders (replacing earlier ones)."""
+    current: list[pgtrigger.Trigger] = []
+
+    def declare(orders: dict[str, int | None]) -> list[str]:
+        for trigger in current:
+            registry.remove(Plain, trigger)
+        current.clear()
+        uris = []
+        # Alphabetical by name: alpha, bravo, charlie; letters a, b, c.
+        for name, order in orders.items():
+            trigger = appender(name, name[0], order)
+            current.append(trigger)
+            uris.append(extra_trigger(Plain, trigger))
+        return uris
+
+    return declare
+
+
+def fired() -> str:
+    row = Plain.objects.create(label="")
+    Plain.objects.filter(pk=row.pk).update(value=1)
+    row.refresh_from_db()
+    return row.label
+
+
+def ddl(queries: CaptureQueriesContext) -> list[str]:
+    """Each DDL statement sent (the applier sends a batch as one text, joined by ";\n")."""
+    sent = [s.strip() for q in queries.captured_queries for s in q["sql"].split(";\n")]
+    return [s for s in sent if s.startswith(DDL)]
+
+
+def test_triggers_fire_in_the_declared_order_not_by_name(declare: Callable[..., list[str]]) -> None:
+    uris = declare({"alpha": 30, "bravo": 10, "charlie": 20})
+    pgtrigger.install(*uris)
+    assert fired() == "bca"
+    # Without orders Postgres fires them by name: the control that the order above is ours.
+    uris = declare({"alpha": None, "bravo": None, "charlie": None})
+    pgtrigger.install(*uris)
+    assert fired() == "abc"
+
+
+def test_ordered_triggers_fire_before_those_without(declare: Callable[..., list[str]]) -> None:
+    uris = declare({"alpha": None, "bravo": 5, "charlie": None})
+    pgtrigger.install(*uris)
+    assert fired() == "bac"
+
+
+def test_a_reorder_renames_in_place_and_sends_nothing_else(
+    declare: Callable[..., list[str]],
+) -> None:
+    uris = declare({"alpha": 30, "bravo": 10, "charlie": 20})
+    pgtrigger.install(*uris)
+    before = catalog_state()
+
+    uris = declare({"alpha": 5, "bravo": 10, "charlie": 20})  # alpha moves first
+    (entry,) = list(pgtrigger.status(uris[0]))
+    assert entry.status is Status.OUTDATED
+    assert entry.reason == "firing order changed (30 -> 5): renamed in place"
+    with CaptureQueriesContext(connection) as queries:
+        plan = pgtrigger.install(*uris)
+    assert [a.kind for a in plan.actions] == [ActionKind.REORDER]
+    sent = ddl(queries)
+    assert [s.split(" ", 2)[:2] for s in sent if not s.startswith(("DO", "COMMENT"))] == [
+        ["ALTER", "TRIGGER"],
+        ["ALTER", "FUNCTION"],
+    ]
+    after = catalog_state()
+    old, new = plan.actions[0].seen.pgid, plan.actions[0].pgid  # type: ignore[union-attr]
+    assert old.startswith("pgtrigger_$0030_alpha_")
+    assert new.startswith("pgtrigger_$0005_alpha_")
+    assert old not in after
+    # The same trigger row and function row, renamed: nothing re-created.
+    assert after[new]["trigger"][0] == before[old]["trigger"][0]
+    assert after[new]["function"][0] == before[old]["function"][0]
+    for pgid in set(before) - {old}:
+        assert after[pgid]["trigger"] == before[pgid]["trigger"], pgid
+    assert fired() == "abc"
+    assert {e.status for e in pgtrigger.status(*uris)} == {Status.INSTALLED}
+    with CaptureQueriesContext(connection) as queries:
+        assert pgtrigger.install(*uris).is_empty
+
+
+def test_adding_and_removing_an_order_keeps_the_trigger_and_its_ignore(
+    declare: Callable[..., list[str]],
+) -> None:
+    uris = declare({"alpha": None, "bravo": None, "charlie": None})
+    pgtrigger.install(*uris)
+    before = catalog_state()
+    uris = declare({"alpha": None, "bravo": None, "charlie": 1})
+    with CaptureQueriesContext(connection) as queries:
+        plan = pgtrigger.install(*uris)
+    (action,) = plan.actions
+    assert action.kind is ActionKind.REPLACE
+    assert action.reason.startswith("firing order changed (none -> 1); function body changed")
+    kinds = [s.split(" (")[0].split(" ")[:3] for s in ddl(queries) if not s.startswith("DO")]
+    assert kinds[:3] == [
+        ["ALTER", "TRIGGER", '"pgtrigger_charlie_' + action.pgid[-5:] + '"'],
+        ["ALTER", "FUNCTION", kinds[1][2]],
+        ["CREATE", "OR", "REPLACE"],
+    ]
+    assert not any(
+        s.startswith(("CREATE TRIGGER", "CREATE OR REPLACE TRIGGER")) for s in ddl(queries)
+    )
+    assert catalog_state()[action.pgid]["trigger"][0] == before[action.seen.pgid]["trigger"][0]  # type: ignore[union-attr]
+    assert fired() == "cab"
+    # ignore() names the trigger as it did before it had an order.
+    row = Plain.objects.create(label="")
+    with pgtrigger.ignore(uris[2]):
+        Plain.objects.filter(pk=row.pk).update(value=1)
+    row.refresh_from_db()
+    assert row.label == "ab"
+
+    uris = declare({"alpha": None, "bravo": None, "charlie": None})
+    (action,) = pgtrigger.install(*uris).actions
+    assert action.reason.startswith("firing order changed (1 -> none)")
+    assert catalog_state()[action.pgid]["trigger"][0] == before[action.pgid]["trigger"][0]
+    assert fired() == "abc"
+
+
+def test_ignore_holds_while_code_and_database_disagree_on_the_order(
+    declare: Callable[..., list[str]],
+) -> None:
+    """Deploys run new code before (or without) the reconcile: ignore() must not depend on
+    which order the installed trigger was named for."""
+    uris = declare({"alpha": 30, "bravo": 10, "charlie": 20})
+    pgtrigger.install(*uris)
+    uris = declare({"alpha": 40, "bravo": 10, "charlie": 20})  # not installed yet
+    row = Plain.objects.create(label="")
+    with pgtrigger.ignore(uris[0]):
+        Plain.objects.filter(pk=row.pk).update(value=1)
+    row.refresh_from_db()
+    assert row.label == "bc"
+
+
+def test_ls_and_json_show_the_order(declare: Callable[..., list[str]]) -> None:
+    uris = declare({"alpha": 30, "bravo": None, "charlie": 20})
+    pgtrigger.install(*uris)
+    out = StringIO()
+    call_command("pgtrigger", "ls", *uris, "--json", stdout=out)
+    rows = {row["uri"]: row for row in json.loads(out.getvalue())}
+    assert [rows[u]["order"] for u in uris] == [30, None, 20]
+    out = StringIO()
+    call_command("pgtrigger", "ls", *uris, stdout=out)
+    lines = {line.split()[-1]: line for line in out.getvalue().splitlines() if ":" in line}
+    assert "order 30" in lines[uris[0]]
+    assert "order" not in lines[uris[1]]
+
+
+def test_check_reports_a_tie_naming_both(declare: Callable[..., list[str]]) -> None:
+    uris = declare({"alpha": 10, "bravo": 10, "charlie": None})
+    (error,) = check_orders()
+    assert error.id == "pgtrigger_live.E005"
+    assert uris[0] in error.msg
+    assert uris[1] in error.msg
+    assert error.obj is Plain
