@@ -52,12 +52,14 @@ def test_demo_command(sample_database_url: str) -> None:
     )
     assert digested is not None
     assert 0 < int(digested[1]) <= int(digested[2])
-    assert "INSTALLED ENABLED  shop.Account:protect_deletes" in out
+    assert re.search(r"INSTALLED ENABLED +shop.Account:protect_deletes", out)
     assert "inside ignore(): deleted, accounts left: 0" in out
     assert "right after the block, delete again: refused by the database" in out
     assert "hard-deleted inactive customers, left: 0" in out
     assert "shop.Product:count_price_changes: OUTDATED (the trigger was altered" in out
     assert "install repaired 1 trigger(s)" in out
+    assert "trail: normalize > price > audit" in out
+    assert re.search(r"INSTALLED ENABLED  order 10   shop.Shipment:normalize", out)
     assert "was NOT refused" not in out
     # The tenant-style tour: a plan with reasons, then two schemas installed, public untouched.
     assert "create   shop.Account:protect_deletes on tenant_a.shop_account: not installed" in out

@@ -69,6 +69,31 @@ class Order(models.Model):
         ]
 
 
+def _append(step: str) -> str:
+    return f"NEW.trail := concat_ws(' > ', nullif(NEW.trail, ''), '{step}'); RETURN NEW;"
+
+
+class Shipment(models.Model):
+    """Three BEFORE UPDATE triggers, fired in their declared order, not by name: each one
+    appends its step to ``trail``, so the row shows the order they ran in."""
+
+    status = models.CharField(max_length=16, default="packed")
+    trail = models.TextField(default="", blank=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Trigger(
+                name=name,
+                order=order,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func=_append(name),
+            )
+            # By name Postgres would run audit, normalize, price.
+            for name, order in (("audit", 30), ("normalize", 10), ("price", 20))
+        ]
+
+
 class ProtectedGroup(Group):
     """Triggers on a model you don't own (auth.Group) go through a proxy."""
 

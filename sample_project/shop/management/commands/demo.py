@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection, transaction
 
 import pgtrigger_live as pgtrigger
-from shop.models import Account, Customer, Order, Product, ProtectedGroup
+from shop.models import Account, Customer, Order, Product, ProtectedGroup, Shipment
 
 
 class Command(BaseCommand):
@@ -77,6 +77,13 @@ class Command(BaseCommand):
         self.stdout.write("cart -> paid: allowed")
         back_to_cart = Order.objects.filter(pk=order.pk)
         self.refused("paid -> cart", lambda: back_to_cart.update(status="cart"))
+
+        self.section("Firing order: three BEFORE UPDATE triggers run in their declared order")
+        shipment = Shipment.objects.create()
+        Shipment.objects.filter(pk=shipment.pk).update(status="sent")
+        shipment.refresh_from_db()
+        self.stdout.write(f"declared audit=30, normalize=10, price=20; trail: {shipment.trail}")
+        call_command("pgtrigger", "ls", "shop.Shipment:*", stdout=self.stdout)
 
         self.section("A trigger on a third-party model (auth.Group via a proxy)")
         group, _ = ProtectedGroup.objects.get_or_create(name="admins")
