@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -1246,3 +1247,130 @@ def test_the_time_zone_settings_change_the_digest(change: dict[str, Any]) -> Non
     assert before is not None
     assert after is not None
     assert before != after
+
+
+# -- why a declaration has no digest: logged at DEBUG, for whoever finds a no-op slow ----------
+
+WHY_NOT = [
+    (
+        lambda: _Mine(name="m", when=pgtrigger.Before, operation=pgtrigger.Update),
+        None,
+        "_Mine is not a built-in class",
+    ),
+    (
+        lambda: base(condition=pgtrigger.Q(new__value=datetime.date(2020, 1, 1))),
+        None,
+        "a value of type date",
+    ),
+    (
+        lambda: base(
+            condition=pgtrigger.Q(("new__value", 1), _connector="AND")
+            & pgtrigger.Q(**{"new__label__lower__exact": "x"})
+        ),
+        None,
+        "the lookup 'new__label__lower__exact' (a transform, or a lookup Django does not define)",
+    ),
+    (
+        lambda: base(condition=pgtrigger.Q(new__label__unaccent="x")),
+        None,
+        "the lookup 'new__label__unaccent' (a transform, or a lookup Django does not define)",
+    ),
+    (lambda: base(func=pgtrigger.Func("{")), None, "the Func template '{', which does not parse"),
+    (
+        lambda: base(func=pgtrigger.Func("{columns.value:>9}")),
+        None,
+        "the Func template's {columns.value} (a format spec or index)",
+    ),
+    (
+        lambda: base(func=pgtrigger.Func("{columns.value[0]}")),
+        None,
+        "the Func template's {columns.value[0]} (a format spec or index)",
+    ),
+    (
+        lambda: base(func=pgtrigger.Func("{meta.verbose_name}")),
+        None,
+        "the Func template's {meta.verbose_name} (not a column or table name)",
+    ),
+    (
+        lambda: base(condition=pgtrigger.Q(new__value=1)),
+        OWN_MODEL,
+        "a value converted by a field class of the project",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "model", "reason"), WHY_NOT, ids=[w[2] for w in WHY_NOT])
+def test_each_declaration_without_a_digest_says_why(
+    make: Callable[[], pgtrigger.Trigger],
+    model: Any,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trigger = make()
+    model = model or BASE_MODEL
+    with caplog.at_level(logging.DEBUG, logger="pgtrigger_live"):
+        assert _digest(model, trigger) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pgtrigger_live: {trigger.get_uri(model)} has no declaration digest ({reason}): "
+        "compiled at every reconcile"
+    ]
+
+
+def test_a_non_string_condition_key_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(digest._Untrusted, match=r"^the condition key 1, which is not a string$"):
+        digest._check_lookup(1)  # type: ignore[arg-type]
+
+
+def test_a_digested_declaration_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="pgtrigger_live"):
+        assert _digest(BASE_MODEL, base()) is not None
+    assert caplog.records == []
+
+
+# -- the canonical text itself: what is hashed ---------------------------------------------------
+# Its spelling decides every digest: a change makes the first reconcile after an upgrade
+# re-sign every trigger's comment, so it is pinned here (and HASH_VERSION-free by design).
+
+CANONICAL = [
+    ({"b": [1, (2, None)], "a": 1}, "dict{'a':1,'b':list[1,tuple[2,None]]}"),
+    (
+        pgtrigger.Q(new__value=1) | ~pgtrigger.Q(old__label__in=["x", "y"]),
+        "Q(OR,False,['new__value'=1,Q(AND,True,['old__label__in'=list['x','y']])])",
+    ),
+    (pgtrigger.F("new__value"), "F('new__value')"),
+    (pgtrigger.Func("{columns.value}"), "Func('{columns.value}')"),
+    (pgtrigger.Before, "pgtrigger_live.declare.clauses.When(name='BEFORE')"),
+    (
+        pgtrigger.AnyChange("value", exclude_auto=True),
+        "pgtrigger_live.declare.changes.AnyChange(fields=list['value'],exclude=list[],"
+        "exclude_auto=True,sql='<AnyChange>')",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "text"), CANONICAL, ids=[c[1][:30] for c in CANONICAL])
+def test_the_canonical_text_is_pinned(value: Any, text: str) -> None:
+    assert digest._Canon().value(value) == text
+
+
+def test_a_converted_literal_is_spelt_and_flagged() -> None:
+    canon = digest._Canon()
+    assert canon.literal([1, "x", None]) == "list[1,'x',None]"
+    assert canon.literals is True
+    canon.literals = False
+    assert canon.literal((None,)) == "tuple[None]"
+    assert canon.literals is False  # None converts to NULL whatever the field
+
+
+def test_a_trigger_state_names_each_attribute() -> None:
+    text = digest._Canon().state(
+        pgtrigger.Trigger(
+            name="t", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;"
+        )
+    )
+    assert text == (
+        "pgtrigger_live.declare.triggers.Trigger(name='t',level=pgtrigger_live.declare.clauses."
+        "Level(name='ROW'),when=pgtrigger_live.declare.clauses.When(name='BEFORE'),operation="
+        "pgtrigger_live.declare.clauses.Operation(name='UPDATE'),condition=None,referencing="
+        "None,func='RETURN NEW;',declare=None,timing=None)"
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import string
 import sys
 from functools import cache
@@ -118,7 +119,11 @@ _FIELD_OPTIONS = (
 
 
 class _Untrusted(Exception):
-    """Part of the declaration's SQL may come from code the digest does not cover."""
+    """Part of the declaration's SQL may come from code the digest does not cover (the
+    message says which part: it is logged at DEBUG, see ``Digester.digest``)."""
+
+
+logger = logging.getLogger("pgtrigger_live")
 
 
 @cache
@@ -193,7 +198,7 @@ class _Canon:
         elif kind in _CLAUSES or kind in _CONDITIONS:
             text = self.state(value)
         else:
-            raise _Untrusted(kind.__qualname__)
+            raise _Untrusted(f"a value of type {kind.__qualname__}")
         # The object is kept with its text, so its id cannot be reused by another meanwhile.
         self.memo[id(value)] = (value, text, self.literals)
         self.literals |= outer
@@ -281,10 +286,10 @@ _CLAUSES = frozenset(
 def _check_lookup(key: str) -> None:
     """``old__<field>[__<lookup>]``: anything else (a transform, a custom lookup) is untrusted."""
     if not isinstance(key, str):
-        raise _Untrusted("key")
+        raise _Untrusted(f"the condition key {key!r}, which is not a string")
     parts = key.split("__")
     if len(parts) > 3 or (len(parts) == 3 and parts[2] not in _LOOKUPS):
-        raise _Untrusted(key)
+        raise _Untrusted(f"the lookup {key!r} (a transform, or a lookup Django does not define)")
 
 
 def _template(text: str) -> str:
@@ -292,12 +297,12 @@ def _template(text: str) -> str:
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:  # rendering raises a clear error; compile to get it
-        raise _Untrusted("template") from exc
+        raise _Untrusted(f"the Func template {text!r}, which does not parse") from exc
     for _, field_name, spec, conversion in parsed:
         if field_name is None:
             continue
         if spec or conversion or "[" in field_name:
-            raise _Untrusted(field_name)
+            raise _Untrusted(f"the Func template's {{{field_name}}} (a format spec or index)")
         head, *rest = field_name.split(".")
         if head in _TEMPLATE_ATTRS and len(rest) == _TEMPLATE_ATTRS[head]:
             continue
@@ -308,7 +313,7 @@ def _template(text: str) -> str:
             or rest in (["pk", "column"], ["pk", "name"])
         ):
             continue
-        raise _Untrusted(field_name)
+        raise _Untrusted(f"the Func template's {{{field_name}}} (not a column or table name)")
     return text
 
 
@@ -389,22 +394,39 @@ class Digester:
         return known
 
     def digest(self, model: type[models.Model], trigger: triggers.Trigger) -> str | None:
-        """The declaration's digest, or None when only compiling it can say what it gives."""
+        """The declaration's digest, or None when only compiling it can say what it gives.
+
+        Each None is logged at DEBUG with its reason: what to change to make a slow no-op
+        reconcile fast (every declaration without a digest is compiled at every reconcile).
+        """
         if type(trigger) not in TRUSTED_TRIGGERS:
-            return None
+            return _without(model, trigger, f"{type(trigger).__qualname__} is not a built-in class")
         canon = self._canon
         # Their values (the soft-delete value, the FSM states) are converted by the field.
         canon.literals = type(trigger) in (contrib.SoftDelete, contrib.FSM)
         try:
             state = canon.state(trigger)
-        except (_Untrusted, RecursionError):
-            return None
+        except _Untrusted as exc:
+            return _without(model, trigger, str(exc))
+        except RecursionError:
+            return _without(model, trigger, "a condition nested too deep")
         prefix, own_code = self._model(model)
         if canon.literals and own_code:
-            return None
+            return _without(model, trigger, "a value converted by a field class of the project")
         return hashlib.blake2b(prefix + state.encode(), digest_size=12).hexdigest()
 
     @classmethod
     def for_connection(cls, connection: BaseDatabaseWrapper) -> Digester:
         """For the server behind ``connection`` (which this opens, to learn its version)."""
         return cls(connection.vendor, getattr(connection, "pg_version", 0) // 10000)
+
+
+def _without(model: type[models.Model], trigger: triggers.Trigger, reason: str) -> str | None:
+    """No digest (None), saying why at DEBUG."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "pgtrigger_live: %s has no declaration digest (%s): compiled at every reconcile",
+            trigger.get_uri(model),
+            reason,
+        )
+    return None
