@@ -1316,6 +1316,26 @@ def test_each_declaration_without_a_digest_says_why(
     ]
 
 
+def _nested(depth: int) -> pgtrigger.Q:
+    q = pgtrigger.Q(new__value=1)
+    for _ in range(depth):
+        q = pgtrigger.Q(q, new__label="x")
+    return q
+
+
+def test_a_condition_nested_too_deep_has_none_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trigger = base(condition=_nested(sys.getrecursionlimit()))
+    with caplog.at_level(logging.DEBUG, logger="pgtrigger_live"):
+        assert _digest(BASE_MODEL, trigger) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pgtrigger_live: {trigger.get_uri(BASE_MODEL)} has no declaration digest (a condition "
+        "nested too deep): compiled at every reconcile"
+    ]
+    assert _digest(BASE_MODEL, base(condition=_nested(20))) is not None
+
+
 def test_a_non_string_condition_key_says_so(caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(digest._Untrusted, match=r"^the condition key 1, which is not a string$"):
         digest._check_lookup(1)  # type: ignore[arg-type]

@@ -364,7 +364,7 @@ class Digester:
     def __init__(self, vendor: str, server_major: int) -> None:
         # USE_TZ and TIME_ZONE: Django converts date/time literals with them, and the
         # converted value (its UTC offset) is written into the WHEN clause.
-        zone = (getattr(settings, "USE_TZ", False), getattr(settings, "TIME_ZONE", None))
+        zone = (settings.USE_TZ, settings.TIME_ZONE)  # Django's defaults always set both
         self.base = f"{render_source()} {django.__version__} {vendor} {server_major} {zone}"
         self._models: dict[type[models.Model], tuple[bytes, bool]] = {}
         self._canon = _Canon()
