@@ -107,7 +107,7 @@ def names_of(uri: str, name: str) -> tuple[str, str]:
 
 def order_key(pgid: str) -> str:
     """``pgid`` with the digits of its order blanked: equal for every order of one trigger."""
-    return _ORDERED.sub(f"{PREFIX}{ORDER_MARK}####_", pgid, count=1)
+    return _ORDERED.sub(f"{PREFIX}{ORDER_MARK}####_", pgid)  # anchored: one match at most
 
 
 def split_uri(uri: str) -> tuple[str, str]:

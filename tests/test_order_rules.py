@@ -345,8 +345,12 @@ def test_a_reorder_of_an_installed_trigger_is_a_noop_once_done() -> None:
 # -- E005 -------------------------------------------------------------------------------------
 
 
+def found(*declared: tuple[type[models.Model], pgtrigger.Trigger]) -> list[ordering.Conflict]:
+    return ordering.conflicts((t.get_uri(m), m, t) for m, t in declared)
+
+
 def conflicts(*declared: tuple[type[models.Model], pgtrigger.Trigger]) -> list[str]:
-    return [c.message for c in ordering.conflicts((t.get_uri(m), m, t) for m, t in declared)]
+    return [c.message for c in found(*declared)]
 
 
 def test_two_triggers_sharing_an_order_and_an_event_are_a_tie() -> None:
@@ -404,3 +408,59 @@ def test_an_order_the_id_cannot_carry_is_reported() -> None:
     )
     (message,) = conflicts((Plain, custom))
     assert "declares order=4, but its class overrides get_pgid()" in message
+
+
+def test_each_conflict_names_its_model_and_the_fix() -> None:
+    (tie,) = found((Protected, trigger("a", 1)), (Protected, trigger("b", 1)))
+    assert (tie.model, tie.hint) == (Protected, "Give one of them another order.")
+    deferred = trigger("late", 1, when=pgtrigger.After, timing=pgtrigger.Deferred)
+    after = trigger("now", 2, when=pgtrigger.After)
+    (contradiction,) = found((Protected, deferred), (Protected, after))
+    assert contradiction.model is Protected
+    assert contradiction.hint == (
+        "Give testapp.Protected:now an order below 1, or drop one of the orders (an order only "
+        "ranks triggers within one phase)."
+    )
+    custom = CustomId(
+        name="c", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;", order=4
+    )
+    (override,) = found((Protected, custom))
+    assert (override.model, override.message, override.hint) == (
+        Protected,
+        "Trigger testapp.Protected:c declares order=4, but its class overrides get_pgid(), so "
+        "its Postgres name cannot carry the order.",
+        "Remove the order, or the get_pgid() override.",
+    )
+
+
+def test_triggers_before_a_conflict_do_not_hide_it() -> None:
+    custom = CustomId(
+        name="c", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;", order=4
+    )
+    messages = conflicts(
+        (Plain, trigger("u")),  # no order
+        (Plain, custom),  # an order its id cannot carry
+        (Plain, trigger("a", 1, operation=pgtrigger.Insert)),  # shares no event with b, d
+        (Plain, trigger("b", 5)),
+        (Plain, trigger("d", 5)),
+    )
+    assert len(messages) == 2
+    assert messages[0].startswith("Trigger testapp.Plain:c declares order=4")
+    assert messages[1].startswith("Triggers testapp.Plain:b and testapp.Plain:d both declare")
+
+
+def test_shared_events_are_named() -> None:
+    both = pgtrigger.Insert | pgtrigger.Update
+    (message,) = conflicts(
+        (Plain, trigger("a", 1, operation=both)), (Plain, trigger("b", 1, operation=both))
+    )
+    assert "BEFORE ROW INSERT or UPDATE on table" in message
+
+
+def test_an_order_out_of_range_is_refused_with_the_range() -> None:
+    with pytest.raises(DeclarationError) as info:
+        naming.validate_order(10000)
+    assert str(info.value) == (
+        "order must be a whole number from 0 to 9999 (got 10000): triggers of one table, "
+        "timing and event fire in ascending order."
+    )

@@ -989,3 +989,18 @@ def test_a_missing_fingerprint_is_the_reason_given_first() -> None:
     action = only_action(install_plan(entries_for(declared, installed)))
     assert action.reason.startswith("no comparable fingerprint")
     assert action.signature == declared.comment
+
+
+def test_a_trigger_declared_but_not_allowed_here_is_pruned_not_claimed() -> None:
+    """A declaration the router sends elsewhere claims nothing: its trigger installed here
+    (by an earlier router) is listed to prune."""
+    installed = install(BASE)
+    desired = [Desired(BASE.uri, BASE.pgid, BASE.db_table, None)]
+    view = ScopeView(
+        Scope("public"), home="public", tables={"testapp_plain": TABLE}, triggers=[installed]
+    )
+    entries = statuses(desired, view, lambda _: Owner.NOWHERE)
+    assert [(e.status, e.pgid) for e in entries] == [
+        (Status.UNALLOWED, BASE.pgid),
+        (Status.PRUNE, BASE.pgid),
+    ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from pgtrigger_live import naming
-from pgtrigger_live.declare.clauses import Deferred, Operation, Row
+from pgtrigger_live.declare.clauses import Deferred, Row
 from pgtrigger_live.declare.triggers import Trigger
 
 #: Phase names, in the sequence Postgres fires them.
@@ -77,9 +77,8 @@ def _ordered(
                 )
             )
             continue
-        operation = trigger.operation
-        events = operation.events if isinstance(operation, Operation) else frozenset()
-        entry = _Ordered(uri, model, trigger.order, _phase(trigger), events)
+        assert trigger.operation is not None  # Trigger.validate
+        entry = _Ordered(uri, model, trigger.order, _phase(trigger), trigger.operation.events)
         tables.setdefault(model._meta.db_table, []).append(entry)
     return tables
 
@@ -103,12 +102,9 @@ def conflicts(items: Iterable[tuple[str, type[models.Model], Trigger]]) -> list[
                         "Give one of them another order.",
                     )
                 )
-            elif (
-                a.order != b.order
-                and a.phase != b.phase
-                and (a.phase < b.phase) != (a.order < b.order)
-            ):
-                first, then = (a, b) if a.phase < b.phase else (b, a)
+                continue
+            first, then = sorted((a, b), key=lambda o: o.phase)
+            if first.phase != then.phase and first.order > then.order:
                 found.append(
                     Conflict(
                         a.model,

@@ -44,7 +44,7 @@ def ignore_check(model: type[models.Model], trigger: Trigger) -> str:
     name = ignore_id(trigger, model)
     if name == trigger.get_pgid(model):
         return IGNORE_CHECK
-    return IGNORE_CHECK.replace("TG_NAME", quote_literal(name), 1)
+    return IGNORE_CHECK.replace("TG_NAME", quote_literal(name))  # it occurs once
 
 
 def _body(trigger: Trigger, model: type[models.Model]) -> str:
