@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.exceptions import StatsError, StatsUnavailableError
@@ -692,3 +692,24 @@ def test_stats_per_schema_and_all_schemas(counted: Callable[..., str], settings:
 def test_a_database_that_is_not_postgres_has_no_stats() -> None:
     with pytest.raises(CommandError, match="'lite' is not PostgreSQL: it has no trigger stat"):
         run("stats", "-d", "lite")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_reading_in_one_transaction_is_fresh(counted: Callable[..., str]) -> None:
+    """PostgreSQL caches statistics for the rest of a transaction once read; a reading
+    clears that cache first, so two readings in one transaction differ when they should."""
+    import psycopg
+
+    uri = counted(row_trigger("st_fresh", pgtrigger.Insert))
+    pgtrigger.install(uri)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with transaction.atomic():
+        assert pgtrigger.stats(uri).costs[0].calls == 0
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("SET track_functions = 'pl'")
+            other.execute("INSERT INTO testapp_plain (value, label) VALUES (1, ''), (2, '')")
+            other.execute("SELECT pg_stat_force_next_flush()")
+            other.execute("SELECT 1")  # the flush happened when the previous statement ended
+        assert pgtrigger.stats(uri).costs[0].calls == 2
