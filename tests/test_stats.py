@@ -551,14 +551,19 @@ def test_tracking_off_says_so_and_how_to_turn_it_on_instead_of_zeros(
 @pytest.mark.django_db(transaction=True)
 def test_ls_stats_adds_the_columns(counted: Callable[..., str]) -> None:
     every, big, statement = three_triggers(counted)
+    absent = counted(row_trigger("st_absent", pgtrigger.Insert))  # declared, not installed
     known_writes()
-    lines = run("ls", every, big, "--stats").splitlines()
-    assert lines[0] == f"{'':9} {'':8} {stats.FIGURES_HEAD} trigger"
-    assert lines[1].startswith("INSTALLED ENABLED          12 ")
+    lines = run("ls", every, big, absent, "--stats").splitlines()
+    assert lines[0] == f"{'':11} {'':8} {stats.FIGURES_HEAD} trigger"
+    assert lines[1].startswith("INSTALLED   ENABLED          12 ")
     assert lines[1].endswith(f" {every}")
-    assert lines[2].startswith("INSTALLED ENABLED           2 ")
+    assert lines[2].startswith("INSTALLED   ENABLED           2 ")
+    assert lines[3] == f"UNINSTALLED N/A      {'':32} {absent}  (not installed)"
+    assert "* a function several triggers run" not in "\n".join(lines)
     rows = {r["uri"]: r for r in json.loads(run("ls", "--stats", "--json"))}
     assert rows[statement]["stats"]["calls"] == 2
+    assert rows[absent]["stats"] is None
+    assert "stats" not in json.loads(run("ls", every, "--json"))[0]
     assert rows["testapp.Protected:protect_delete"]["stats"]["calls"] >= 0
 
 
@@ -639,7 +644,9 @@ def test_a_shared_function_is_one_figure_and_builtins_are_never_counted(
             assert cursor.fetchone()[0] == 0
         text = "\n".join(stats.table_lines(report))
         assert f"{on_insert} on public.testapp_plain + 1 other trigger (shared function" in text
-        assert run("ls", on_insert, on_update, "--stats").count("        4* ") == 2
+        listed = run("ls", on_insert, on_update, "--stats")
+        assert listed.count("        4* ") == 2
+        assert stats.SHARED_NOTE in listed
     finally:
         if registry_has(on_insert := "testapp.Plain:st_ins"):
             pgtrigger.uninstall(on_insert, "testapp.Plain:st_upd")
