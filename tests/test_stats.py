@@ -720,3 +720,16 @@ def test_a_second_reading_in_one_transaction_is_fresh(counted: Callable[..., str
             other.execute("SELECT pg_stat_force_next_flush()")
             other.execute("SELECT 1")  # the flush happened when the previous statement ended
         assert pgtrigger.stats(uri).costs[0].calls == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_that_raises_is_not_counted(counted: Callable[..., str]) -> None:
+    """PostgreSQL counts a call when the function returns: a refusal is invisible here."""
+    uri = counted(pgtrigger.Protect(name="st_refuse", operation=pgtrigger.Delete))
+    pgtrigger.install(uri)
+    row = Plain.objects.create()
+    for _ in range(3):
+        with pytest.raises(pgtrigger.ProtectedError), transaction.atomic():
+            Plain.objects.filter(pk=row.pk).delete()
+    flush()
+    assert pgtrigger.stats(uri).costs[0].calls == 0
