@@ -563,6 +563,8 @@ def test_ls_stats_adds_the_columns(counted: Callable[..., str]) -> None:
     rows = {r["uri"]: r for r in json.loads(run("ls", "--stats", "--json"))}
     assert rows[statement]["stats"]["calls"] == 2
     assert rows[absent]["stats"] is None
+    # Nothing installed among those listed: the counters query gets empty OID arrays.
+    assert run("ls", absent, "--stats").splitlines()[1].startswith("UNINSTALLED N/A")
     assert "stats" not in json.loads(run("ls", every, "--json"))[0]
     assert rows["testapp.Protected:protect_delete"]["stats"]["calls"] >= 0
 
@@ -699,6 +701,9 @@ def test_stats_per_schema_and_all_schemas(counted: Callable[..., str], settings:
 def test_a_database_that_is_not_postgres_has_no_stats() -> None:
     with pytest.raises(CommandError, match="'lite' is not PostgreSQL: it has no trigger stat"):
         run("stats", "-d", "lite")
+    err = StringIO()
+    call_command("pgtrigger", "ls", "-d", "lite", "--stats", stdout=StringIO(), stderr=err)
+    assert err.getvalue() == "Database 'lite' is not PostgreSQL: no trigger statistics.\n"
 
 
 @pytest.mark.django_db(transaction=True)

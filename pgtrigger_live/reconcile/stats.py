@@ -464,6 +464,8 @@ def _where_text(where: tuple[tuple[str, ...], bool]) -> str:
 def costs_by_entry(alias: str, entries: Sequence[Entry]) -> dict[tuple[str, str], Cost]:
     """(scope, URI) -> the cost of its function, for ``ls --stats``. Raises
     StatsUnavailableError when calls are not counted."""
+    if not is_postgres(alias):
+        raise StatsUnavailableError(f"Database {alias!r} is not PostgreSQL: no trigger statistics.")
     reading = read_for(connections[alias], entries)
     if not reading.tracking:
         raise StatsUnavailableError(off_message(alias, reading))
