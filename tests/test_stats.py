@@ -336,7 +336,8 @@ def test_the_text_table() -> None:
     ]
     reset = Reading("db", "pl", T0, T0 - timedelta(days=1))
     assert stats.table_lines(stats.Report("x", reset, []))[0].endswith(
-        "cumulative (database statistics last reset 2026-12-04 12:00:00+00:00):"
+        "cumulative since each function was created or the statistics were last reset "
+        "(2026-12-04 12:00:00+00:00):"
     )
 
 

@@ -522,7 +522,10 @@ def table_lines(report: Report) -> list[str]:
     if reading.since:
         span = f"from {_when(reading.since)} to {_when(reading.taken_at)}"
     elif reading.stats_reset:
-        span = f"cumulative (database statistics last reset {_when(reading.stats_reset)})"
+        span = (
+            "cumulative since each function was created or the statistics were last reset "
+            f"({_when(reading.stats_reset)})"
+        )
     else:
         span = "cumulative since the functions were created"
     head = f"Trigger cost on database {report.database!r} ({reading.datname}), {span}"

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection, transaction
 
 import pgtrigger_live as pgtrigger
+from pgtrigger_live.sql import quote_ident
 from shop.models import Account, Customer, Order, Product, ProtectedGroup
 
 
@@ -156,7 +157,7 @@ class Command(BaseCommand):
             if connection.pg_version < 150000:  # no pg_stat_force_next_flush() before 15
                 self.stdout.write("PostgreSQL < 15: the demo skips `pgtrigger stats`.")
                 return False
-            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            name = quote_ident(connection.settings_dict["NAME"])
             try:
                 with transaction.atomic():
                     cursor.execute(f"ALTER DATABASE {name} SET track_functions = 'pl'")
