@@ -57,6 +57,7 @@ from pgtrigger_live.reconcile.installation import (
     uninstall,
 )
 from pgtrigger_live.reconcile.state import Status
+from pgtrigger_live.reconcile.stats import stats
 from pgtrigger_live.runtime import (
     NotInTransactionError,
     constraints,
@@ -139,6 +140,7 @@ __all__ = [
     "registered",
     "schema",
     "set_local",
+    "stats",
     "status",
     "translate_errors",
     "uninstall",

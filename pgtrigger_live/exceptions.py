@@ -82,3 +82,11 @@ class MigrateReconcileError(InstallError, CommandError):
     A CommandError, so ``manage.py migrate`` ends in one line (status 1); an InstallError, so
     code that calls ``call_command("migrate")`` and catches InstallError keeps working.
     """
+
+
+class StatsError(PgTriggerLiveError):
+    """Trigger statistics cannot be given as asked (e.g. a saved reading that does not fit)."""
+
+
+class StatsUnavailableError(StatsError):
+    """PostgreSQL does not count function calls here (``track_functions`` is off)."""

@@ -47,6 +47,7 @@ ORDER = [
     "reconcile.reporting",
     "reconcile.applier",
     "reconcile.installation",
+    "reconcile.stats",
     "runtime.statements",
     "runtime.context",
     "runtime.wrapper",

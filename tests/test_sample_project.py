@@ -65,6 +65,19 @@ def test_demo_command(sample_database_url: str) -> None:
     assert "create   shop.Account:protect_deletes on tenant_a.shop_account: not installed" in out
     assert "tenant_b: shop.Account:protect_deletes" in out
     assert "Nothing: the demo used DATABASE_URL's server." in out
+    # track_functions was off on the fresh database: the demo turned it on and measured itself.
+    assert "track_functions was off: ran ALTER DATABASE" in out
+    stats = out.split("what each trigger cost during this demo", 1)[1]
+    calls = {
+        line.split()[-3]: int(line.split()[0].replace(",", ""))
+        for line in stats.splitlines()
+        if line.endswith(".shop_product") or line.endswith(".shop_account")
+    }
+    # One Product saved with a new price ran the conditional trigger once (the refused SKU
+    # change left the price alone: its WHEN clause was false); the read-only trigger's one
+    # call raised, and a call that ends in an error is not counted.
+    assert calls["shop.Product:count_price_changes"] == 1, stats
+    assert calls["shop.Product:sku_read_only"] == 0, stats
 
 
 def test_stop_says_what_it_did(tmp_path: Path) -> None:

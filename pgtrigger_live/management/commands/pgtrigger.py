@@ -1,9 +1,11 @@
-"""``manage.py pgtrigger ls|install|uninstall|enable|disable|prune``: a thin shell over
-:mod:`pgtrigger_live.reconcile.installation`. All output goes through ``self.stdout``."""
+"""``manage.py pgtrigger ls|install|uninstall|enable|disable|prune|stats``: a thin shell over
+:mod:`pgtrigger_live.reconcile.installation` and :mod:`~pgtrigger_live.reconcile.stats`. All
+output goes through ``self.stdout``."""
 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
 from pgtrigger_live import conf, naming
-from pgtrigger_live.exceptions import PgTriggerLiveError
-from pgtrigger_live.reconcile import installation, reporting
+from pgtrigger_live.exceptions import PgTriggerLiveError, StatsUnavailableError
+from pgtrigger_live.reconcile import installation, reporting, stats
 from pgtrigger_live.reconcile.planner import Entry, Plan
 from pgtrigger_live.reconcile.state import Status
 
@@ -32,7 +34,7 @@ _MUTATIONS: dict[str, tuple[str, Callable[..., Plan]]] = {
 
 
 class Command(BaseCommand):
-    help = "List, install, uninstall, enable, disable and prune Postgres triggers."
+    help = "List, install, uninstall, enable, disable and prune Postgres triggers; show their cost."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True, title="subcommands")
@@ -62,6 +64,27 @@ class Command(BaseCommand):
         common(ls)
         ls.add_argument(
             "--check", action="store_true", help="exit with status 1 when anything is not in sync"
+        )
+        ls.add_argument(
+            "--stats",
+            action="store_true",
+            help="add each trigger's calls, total and mean time (see `pgtrigger stats`)",
+        )
+        cost = sub.add_parser(
+            "stats",
+            help="Show what each installed trigger costs: calls and time, costliest first.",
+        )
+        common(cost)
+        taken = cost.add_mutually_exclusive_group()
+        taken.add_argument(
+            "--save",
+            metavar="FILE",
+            help="save the current counters to FILE (for a later --since) instead of showing them",
+        )
+        taken.add_argument(
+            "--since",
+            metavar="FILE",
+            help="show only what happened since the reading saved in FILE (e.g. one load test)",
         )
         for name, (help_text, _) in _MUTATIONS.items():
             p = sub.add_parser(name, help=help_text)
@@ -99,6 +122,9 @@ class Command(BaseCommand):
             if subcommand == "ls":
                 self._ls(installation.status(*options["uris"], **kwargs), options)
                 return
+            if subcommand == "stats":
+                self._stats(options, kwargs)
+                return
             func = _MUTATIONS[subcommand][1]
             uris = options.get("uris") or []
             if subcommand == "prune":
@@ -123,9 +149,44 @@ class Command(BaseCommand):
         if done == total:
             self.stderr.write("")
 
-    def _ls(self, entries: list[Entry], options: dict[str, Any]) -> None:
+    def _stats(self, options: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        uris = options["uris"]
+        if options["save"]:
+            if uris:
+                raise CommandError(
+                    "--save records every trigger (so --since can tell a new function from an "
+                    "unsaved one): give URIs when showing, with --since."
+                )
+            reading = stats.take(**kwargs)
+            stats.save_reading(reading, options["save"])
+            where = {**_where(options), "uris": ()}
+            self.stdout.write(
+                f"Saved the counters of {len(reading.functions):,} trigger function(s) to "
+                f"{options['save']}. After the load, run: "
+                f"{reporting.command('stats', **where)} --since {shlex.quote(options['save'])}"
+            )
+            return
+        since = stats.load_reading(options["since"]) if options["since"] else None
+        report = stats.stats(*uris, since=since, **kwargs)
         if options["json"]:
-            self.stdout.write(json.dumps([_entry_json(e) for e in entries], indent=2))
+            self.stdout.write(json.dumps(report.to_json(), indent=2))
+        else:
+            self.stdout.write("\n".join(stats.table_lines(report)))
+
+    def _ls(self, entries: list[Entry], options: dict[str, Any]) -> None:
+        costs: dict[tuple[str, str], stats.Cost] | None = None
+        if options["stats"]:
+            try:
+                costs = stats.costs_by_entry(options["database"] or DEFAULT_DB_ALIAS, entries)
+            except StatsUnavailableError as exc:
+                self.stderr.write(str(exc))
+        if options["json"]:
+            rows = [_entry_json(e) for e in entries]
+            if costs is not None:
+                for row, entry in zip(rows, entries, strict=True):
+                    found = costs.get((entry.scope, entry.uri))
+                    row["stats"] = found.to_json() if found else None
+            self.stdout.write(json.dumps(rows, indent=2))
         elif not entries:
             self.stdout.write("No triggers are registered or installed.")
         else:
@@ -143,6 +204,9 @@ class Command(BaseCommand):
             orders = [naming.order_of(e.pgid) for e in entries]
             ordered = any(order is not None for order in orders)
             lines = []
+            if costs is not None:
+                order_head = f"{'order':<10} " if ordered else ""
+                lines.append(f"{'':{width}} {'':8} {stats.FIGURES_HEAD} {order_head}trigger")
             for entry, order in zip(entries, orders, strict=True):
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
@@ -156,7 +220,12 @@ class Command(BaseCommand):
                 where = f"{entry.scope}: " if multi_scope else ""
                 if ordered:  # a column only when some trigger declares an order
                     where = f"{'' if order is None else f'order {order}':<10} {where}"
-                line = f"{status} {enabled_style(enabled_text.ljust(8))} {where}{entry.uri}"
+                figures = ""
+                if costs is not None:
+                    figures = stats.figures(costs.get((entry.scope, entry.uri))) + " "
+                line = (
+                    f"{status} {enabled_style(enabled_text.ljust(8))} {figures}{where}{entry.uri}"
+                )
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
                 lines.append(line)
@@ -167,6 +236,8 @@ class Command(BaseCommand):
                 entries, prune_on_install=conf.prune_on_install(), **_where(options)
             )
             self.stdout.write(reporting.status_summary(entries))
+            if costs is not None and any(c.shared for c in costs.values()):
+                self.stdout.write(stats.SHARED_NOTE)
             if fix:
                 self.stdout.write(fix)
         if options["check"]:

@@ -1,7 +1,11 @@
-"""``manage.py demo``: migrate, then show each trigger at work and ``pgtrigger ls``."""
+"""``manage.py demo``: migrate, then show each trigger at work, ``pgtrigger ls`` and what the
+triggers cost during the demo (``pgtrigger stats``)."""
 
 from __future__ import annotations
 
+import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
@@ -9,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection, transaction
 
 import pgtrigger_live as pgtrigger
+from pgtrigger_live.sql import quote_ident
 from shop.models import Account, Customer, Order, Product, ProtectedGroup, Shipment
 
 
@@ -48,6 +53,11 @@ class Command(BaseCommand):
             f"{skipped} of {len(entries)} triggers found unchanged by their declaration digest, "
             "without compiling (custom Trigger subclasses are compiled)"
         )
+
+        counting = self.count_trigger_calls()
+        saved = Path(tempfile.mkdtemp(prefix="pgtrigger-demo-")) / "before.json"
+        if counting:
+            call_command("pgtrigger", "stats", "--save", str(saved), stdout=io.StringIO())
 
         self.section("Protect: an account cannot be deleted")
         account = Account.objects.create(name="ACME")
@@ -135,7 +145,41 @@ class Command(BaseCommand):
         call_command("pgtrigger", "ls", stdout=self.stdout)
         self.section("pgtrigger ls --check (exit status 0: everything in sync)")
         call_command("pgtrigger", "ls", "--check", stdout=self.stdout)
+        if counting:
+            self.section("pgtrigger stats --since: what each trigger cost during this demo")
+            with connection.cursor() as cursor:  # send this session's counts now (PG15+)
+                cursor.execute("SELECT pg_stat_force_next_flush()")
+            call_command("pgtrigger", "stats", "--since", str(saved), stdout=self.stdout)
         self.still_running()
+
+    def count_trigger_calls(self) -> bool:
+        """Turn PostgreSQL's function counters on for this database (``pgtrigger stats``)."""
+        self.section("track_functions: PostgreSQL counts trigger function calls")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW track_functions")
+            setting = cursor.fetchone()[0]
+            if setting != "none":
+                self.stdout.write(f"track_functions is already {setting!r} here.")
+                return True
+            if connection.pg_version < 150000:  # no pg_stat_force_next_flush() before 15
+                self.stdout.write("PostgreSQL < 15: the demo skips `pgtrigger stats`.")
+                return False
+            name = quote_ident(connection.settings_dict["NAME"])
+            try:
+                with transaction.atomic():
+                    cursor.execute(f"ALTER DATABASE {name} SET track_functions = 'pl'")
+                    cursor.execute("SET track_functions = 'pl'")  # this session too
+            except DatabaseError as exc:
+                self.stdout.write(
+                    f"track_functions is off and cannot be turned on here "
+                    f"({str(exc).splitlines()[0]}): the demo skips `pgtrigger stats`."
+                )
+                return False
+        self.stdout.write(
+            f"track_functions was off: ran ALTER DATABASE {name} SET track_functions = 'pl' "
+            "(new connections count calls; no restart needed), and SET it for this session."
+        )
+        return True
 
     def still_running(self) -> None:
         """Say what the demo leaves behind: the embedded server keeps running between runs."""
