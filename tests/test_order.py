@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
@@ -103,6 +103,7 @@ def test_a_reorder_renames_in_place_and_sends_nothing_else(
     sent = ddl(queries)
     assert [s.split(" ", 2)[:2] for s in sent if not s.startswith(("DO", "COMMENT"))] == [
         ["ALTER", "TRIGGER"],
+        ["DROP", "FUNCTION"],
         ["ALTER", "FUNCTION"],
     ]
     after = catalog_state()
@@ -134,9 +135,10 @@ def test_adding_and_removing_an_order_keeps_the_trigger_and_its_ignore(
     assert action.kind is ActionKind.REPLACE
     assert action.reason.startswith("firing order changed (none -> 1); function body changed")
     kinds = [s.split(" (")[0].split(" ")[:3] for s in ddl(queries) if not s.startswith("DO")]
-    assert kinds[:3] == [
+    assert kinds[:4] == [
         ["ALTER", "TRIGGER", '"pgtrigger_charlie_' + action.pgid[-5:] + '"'],
-        ["ALTER", "FUNCTION", kinds[1][2]],
+        ["DROP", "FUNCTION", "IF"],
+        ["ALTER", "FUNCTION", kinds[2][2]],
         ["CREATE", "OR", "REPLACE"],
     ]
     assert not any(
@@ -194,3 +196,64 @@ def test_check_reports_a_tie_naming_both(declare: Callable[..., list[str]]) -> N
     assert uris[0] in error.msg
     assert uris[1] in error.msg
     assert error.obj is Plain
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_a_reordered_deferrable_trigger_keeps_working_with_constraints(
+    extra_trigger: AddTrigger,
+) -> None:
+    def deferred(order: int) -> pgtrigger.Trigger:
+        return pgtrigger.Trigger(
+            name="late",
+            when=pgtrigger.After,
+            operation=pgtrigger.Update,
+            timing=pgtrigger.Deferred,
+            func="RETURN NULL;",
+            order=order,
+        )
+
+    first = deferred(10)
+    uri = extra_trigger(Plain, first)
+    pgtrigger.install(uri)
+    registry.remove(Plain, first)
+    extra_trigger(Plain, deferred(20))
+    (action,) = pgtrigger.install(uri).actions
+    assert action.kind is ActionKind.REORDER
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.tgname, c.conname FROM pg_trigger t JOIN pg_constraint c "
+            "ON c.oid = t.tgconstraint WHERE t.tgname LIKE 'pgtrigger_$0020_late_%%'"
+        )
+        (names,) = cursor.fetchall()
+    assert names[0] == names[1] == action.pgid  # SET CONSTRAINTS looks up the constraint
+    with transaction.atomic():
+        pgtrigger.constraints(pgtrigger.Immediate, uri, databases=["default"])
+
+
+def test_enable_and_disable_work_before_the_reorder_is_reconciled(
+    declare: Callable[..., list[str]],
+) -> None:
+    uris = declare({"alpha": 30, "bravo": 10, "charlie": 20})
+    pgtrigger.install(*uris)
+    installed = next(p for p in catalog_state() if p.startswith("pgtrigger_$0030_alpha_"))
+    uris = declare({"alpha": 40, "bravo": 10, "charlie": 20})  # deployed, not reconciled
+    pgtrigger.disable(uris[0])
+    assert catalog_state()[installed]["enabled"] == "D"
+    pgtrigger.enable(uris[0])
+    assert catalog_state()[installed]["enabled"] == "O"
+
+
+def test_a_leftover_function_under_the_new_name_does_not_block_the_reorder(
+    declare: Callable[..., list[str]],
+) -> None:
+    uris = declare({"alpha": 30, "bravo": 10, "charlie": 20})
+    pgtrigger.install(*uris)
+    uris = declare({"alpha": 5, "bravo": 10, "charlie": 20})
+    new = registry.entry(uris[0])[1].get_pgid(Plain)  # type: ignore[index]
+    with connection.cursor() as cursor:  # as DROP TABLE leaves a trigger's function behind
+        cursor.execute(
+            f'CREATE FUNCTION "{new}"() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$'
+        )
+    (action,) = pgtrigger.install(*uris).actions
+    assert action.kind is ActionKind.REORDER
+    assert fired() == "abc"

@@ -20,20 +20,26 @@ from pgtrigger_live.reconcile.operations import (
     ACCESS_EXCLUSIVE,
     CreateFunction,
     CreateTrigger,
+    DropFunction,
     DropTrigger,
+    RenameConstraint,
     RenameFunction,
     RenameTrigger,
+    SetEnabled,
 )
-from pgtrigger_live.reconcile.planner import ActionKind, Desired, statuses
+from pgtrigger_live.reconcile.planner import ActionKind, Desired, plan_set_enabled, statuses
 from pgtrigger_live.reconcile.state import (
     CompiledTrigger,
+    Enabled,
     Owner,
     Scope,
     ScopeView,
     Status,
 )
-from tests.test_planner import PG13, PG18, TABLE, install, install_plan, one, only_action
+from tests.test_planner import PG13, TABLE, install, install_plan, one, only_action
 from tests.testapp.models import Plain, Protected
+
+PG14, PG15 = 140000, 150000
 
 
 def trigger(name: str = "t", order: int | None = None, **kwargs: object) -> pgtrigger.Trigger:
@@ -205,7 +211,7 @@ REORDER_CASES = [
         Status.OUTDATED,
         "firing order changed (10 -> 20): renamed in place",
         ActionKind.REORDER,
-        [RenameTrigger, RenameFunction],
+        [RenameTrigger, DropFunction, RenameFunction],
     ),
     (
         "order added",
@@ -214,7 +220,7 @@ REORDER_CASES = [
         Status.OUTDATED,
         "firing order changed (none -> 20); function body changed",
         ActionKind.REPLACE,
-        [RenameTrigger, RenameFunction, CreateFunction],
+        [RenameTrigger, DropFunction, RenameFunction, CreateFunction],
     ),
     (
         "order removed",
@@ -223,7 +229,7 @@ REORDER_CASES = [
         Status.OUTDATED,
         "firing order changed (10 -> none); function body changed",
         ActionKind.REPLACE,
-        [RenameTrigger, RenameFunction, CreateFunction],
+        [RenameTrigger, DropFunction, RenameFunction, CreateFunction],
     ),
     (
         "order and events changed",
@@ -233,7 +239,7 @@ REORDER_CASES = [
         "firing order changed (10 -> 20); the trigger was altered in the database "
         "(when, level or events)",
         ActionKind.REPLACE,
-        [RenameTrigger, RenameFunction, CreateFunction, CreateTrigger],
+        [RenameTrigger, DropFunction, RenameFunction, CreateFunction, CreateTrigger],
     ),
 ]
 
@@ -261,7 +267,9 @@ def test_a_trigger_under_another_orders_name_is_renamed_in_place(
     rename = action.ops[0]
     assert isinstance(rename, RenameTrigger)
     assert (rename.old, rename.new, rename.table) == (installed.pgid, declared.pgid, TABLE)
-    function = action.ops[1]
+    leftover = action.ops[1]  # a function already called so (DROP TABLE keeps them)
+    assert leftover == DropFunction("public", declared.pgid)
+    function = action.ops[2]
     assert isinstance(function, RenameFunction)
     assert (function.schema, function.old, function.new) == (
         "public",
@@ -273,31 +281,87 @@ def test_a_trigger_under_another_orders_name_is_renamed_in_place(
     assert action.statements[0] == (
         f'ALTER TRIGGER "{installed.pgid}" ON "public"."testapp_plain" RENAME TO "{declared.pgid}"'
     )
-    assert action.statements[1] == (
+    assert action.statements[1] == f'DROP FUNCTION IF EXISTS "public"."{declared.pgid}"()'
+    assert action.statements[2] == (
         f'ALTER FUNCTION "public"."{installed.pgid}"() RENAME TO "{declared.pgid}"'
     )
     # Whatever follows names the trigger by its new name.
-    for op in action.ops[2:]:
+    for op in action.ops[3:]:
         assert getattr(op, "pgid", declared.pgid) == declared.pgid
         if isinstance(op, CreateFunction):
             assert op.name == declared.pgid
 
 
-def test_a_reordered_constraint_trigger_before_pg14_is_renamed_then_recreated() -> None:
+def test_a_reordered_constraint_trigger_has_its_constraint_renamed_too() -> None:
+    """SET CONSTRAINTS (constraints()) finds a constraint trigger by its constraint's name,
+    which ALTER TRIGGER ... RENAME leaves as it was."""
     declared = compiled("t", 2, when=pgtrigger.After, timing=pgtrigger.Deferred)
     installed = compiled("t", 1, when=pgtrigger.After, timing=pgtrigger.Deferred)
     entry = one(entries([declared], install(installed)))
     assert entry.reason == "firing order changed (1 -> 2): renamed in place"
-    assert [type(op) for op in only_action(install_plan([entry], PG13)).ops] == [
+    action = only_action(install_plan([entry]))
+    assert [type(op) for op in action.ops] == [
         RenameTrigger,
+        RenameConstraint,
+        DropFunction,
         RenameFunction,
     ]
-    changed = compiled("t", 2, when=pgtrigger.After, timing=pgtrigger.Immediate)
-    action = only_action(install_plan([one(entries([changed], install(installed)))], PG18))
-    assert [type(op) for op in action.ops][:3] == [RenameTrigger, RenameFunction, DropTrigger]
-    drop = action.ops[2]
-    assert isinstance(drop, DropTrigger)
-    assert drop.pgid == changed.pgid
+    assert action.statements[1] == (
+        f'ALTER TABLE "public"."testapp_plain" RENAME CONSTRAINT "{installed.pgid}" '
+        f'TO "{declared.pgid}"'
+    )
+    assert action.ops[1].lock == ACCESS_EXCLUSIVE
+    # A plain trigger has no constraint to rename.
+    plain = only_action(install_plan(entries([compiled("t", 2)], install(compiled("t", 1)))))
+    assert RenameConstraint not in [type(op) for op in plain.ops]
+
+
+@pytest.mark.parametrize("version", [PG13, PG14])
+def test_before_pg15_a_reorder_drops_and_creates(version: int) -> None:
+    """ALTER TRIGGER ... RENAME renames a partitioned table's clones only from PostgreSQL 15."""
+    declared, old = compiled("t", 2), compiled("t", 1)
+    installed = install(old, enabled=Enabled.ALWAYS)
+    action = only_action(install_plan(entries([declared], installed), version))
+    assert action.kind is ActionKind.REPLACE
+    assert action.ops == (
+        DropTrigger(TABLE, old.pgid),
+        DropFunction("public", old.pgid),
+        CreateFunction("public", declared),
+        CreateTrigger(TABLE, declared, replace=False),
+        SetEnabled(TABLE, declared.pgid, Enabled.ALWAYS),
+    )
+    assert action.signature == declared.comment
+    # From 15 on, the same change is a rename.
+    assert only_action(install_plan(entries([declared], installed), PG15)).kind is (
+        ActionKind.REORDER
+    )
+
+
+def test_enable_and_disable_name_the_trigger_as_installed() -> None:
+    """Between a deploy that changes an order and its reconcile, the database still has the
+    old name: enable/disable must use it."""
+    declared, old = compiled("t", 2), compiled("t", 1)
+    plan = plan_set_enabled(entries([declared], install(old)), None, enabled=False)
+    (action,) = plan.actions
+    assert action.ops == (SetEnabled(TABLE, old.pgid, Enabled.DISABLED),)
+
+
+class OwnIds(pgtrigger.Trigger):
+    def get_pgid(self, model: type[models.Model]) -> str:
+        return f"pgtrigger_own_{self.name}"
+
+
+def test_a_class_with_its_own_ids_is_never_matched_by_the_naming_rule() -> None:
+    own = compile_trigger(
+        Plain,
+        OwnIds(name="t", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;"),
+    )
+    default_named = install(compiled("t"))  # what the default rule would have called it
+    found = entries([own], default_named)
+    assert [(e.pgid, e.status) for e in found] == [
+        (own.pgid, Status.UNINSTALLED),
+        (default_named.pgid, Status.PRUNE),
+    ]
 
 
 def test_a_trigger_running_another_function_has_only_the_trigger_renamed() -> None:
@@ -319,11 +383,19 @@ def test_a_trigger_another_declaration_claims_by_name_is_not_taken() -> None:
     ]
 
 
-def test_a_trigger_not_ours_is_never_renamed() -> None:
+def test_an_unsigned_trigger_under_another_orders_name_is_adopted() -> None:
+    """Its name holds the URI's hash, as for an unsigned trigger under the exact name (a
+    comment lost to pg_dump --no-comments): left alone it would fire next to the new one."""
     declared, old = compiled("t", 2), compiled("t", 1)
-    theirs = install(old, comment="someone else's trigger")
-    found = entries([declared], theirs)
-    assert [(e.status, e.reason) for e in found] == [(Status.UNINSTALLED, "not installed")]
+    unsigned = install(old, comment=None)
+    (entry,) = entries([declared], unsigned)
+    assert entry.status is Status.OUTDATED
+    assert entry.reason == (
+        "firing order changed (1 -> 2); installed without a pgtrigger_live signature"
+    )
+    action = only_action(install_plan([entry]))
+    assert action.kind is ActionKind.REPLACE
+    assert isinstance(action.ops[0], RenameTrigger)
 
 
 def test_only_the_same_uri_is_renamed() -> None:
@@ -464,3 +536,21 @@ def test_an_order_out_of_range_is_refused_with_the_range() -> None:
         "order must be a whole number from 0 to 9999 (got 10000): triggers of one table, "
         "timing and event fire in ascending order."
     )
+
+
+def test_an_error_from_a_trigger_named_for_another_order_finds_its_uri() -> None:
+    """Typed errors map TG_NAME back to a URI; around a reorder the database's name is the
+    one of another order (or of none)."""
+    from pgtrigger_live.declare import registry
+
+    ordered = trigger("errs", 20)
+    registry.add(Plain, ordered)
+    try:
+        uri = ordered.get_uri(Plain)
+        assert registry.uri_of(ordered.get_pgid(Plain)) == uri
+        assert registry.uri_of(naming.make_pgid(uri, "errs", 3)) == uri
+        assert registry.uri_of(naming.make_pgid(uri, "errs")) == uri
+        assert registry.uri_of(naming.make_pgid("testapp.Plain:other", "other", 3)) is None
+        assert registry.uri_of("not_ours") is None
+    finally:
+        registry.remove(Plain, ordered)

@@ -141,5 +141,18 @@ def entry(uri: str) -> tuple[type[models.Model], Trigger] | None:
 
 
 def uri_of(pgid: str) -> str | None:
-    """The URI of the registered trigger whose PostgreSQL name is ``pgid``, or None."""
-    return _by_pgid.get(pgid)
+    """The URI of the registered trigger whose PostgreSQL name is ``pgid``, or None.
+
+    Also under the name of another order (or of none): between a deploy that changes a
+    trigger's order and its reconcile, code and database name it differently. That case
+    scans the registry (rare: an error raised by a trigger named otherwise than declared).
+    """
+    uri = _by_pgid.get(pgid)
+    if uri is not None or not pgid.startswith(naming.PREFIX):
+        return uri
+    # Without an order an id is its own key: one membership test covers both cases.
+    key = naming.order_key(pgid)
+    for uri, (_, trigger) in _registry.items():
+        if key in naming.names_of(uri, trigger.name or ""):
+            return uri
+    return None

@@ -13,6 +13,7 @@ from pgtrigger_live.reconcile.operations import (
     DropFunction,
     DropTrigger,
     Operation,
+    RenameConstraint,
     RenameFunction,
     RenameTrigger,
 )
@@ -34,6 +35,11 @@ def render(op: Operation) -> str:
         return (
             f"ALTER TRIGGER {sql.quote_ident(op.old)} ON "
             f"{sql.qualified(op.table.schema, op.table.name)} RENAME TO {sql.quote_ident(op.new)}"
+        )
+    if isinstance(op, RenameConstraint):
+        return (
+            f"ALTER TABLE {sql.qualified(op.table.schema, op.table.name)} RENAME CONSTRAINT "
+            f"{sql.quote_ident(op.old)} TO {sql.quote_ident(op.new)}"
         )
     if isinstance(op, RenameFunction):
         return (

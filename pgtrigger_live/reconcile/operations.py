@@ -102,6 +102,19 @@ class RenameTrigger:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameConstraint:
+    """ALTER TABLE ... RENAME CONSTRAINT: a constraint trigger's constraint, with its trigger."""
+
+    table: TableRef
+    old: str
+    new: str
+
+    @property
+    def lock(self) -> str | None:
+        return ACCESS_EXCLUSIVE
+
+
+@dataclass(frozen=True, slots=True)
 class RenameFunction:
     """ALTER FUNCTION ... RENAME, with its trigger: only ever the trigger's own function."""
 
@@ -121,6 +134,7 @@ Operation: TypeAlias = (
     | DropFunction
     | SetEnabled
     | RenameTrigger
+    | RenameConstraint
     | RenameFunction
 )
 

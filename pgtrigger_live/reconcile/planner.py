@@ -20,6 +20,7 @@ from pgtrigger_live.reconcile.operations import (
     DropFunction,
     DropTrigger,
     Operation,
+    RenameConstraint,
     RenameFunction,
     RenameTrigger,
     SetEnabled,
@@ -41,6 +42,9 @@ from pgtrigger_live.reconcile.state import (
 
 #: CREATE OR REPLACE TRIGGER exists from PostgreSQL 14 on.
 REPLACE_TRIGGER_MIN_VERSION = 140000
+#: ALTER TRIGGER ... RENAME renames a partitioned table's clones on its partitions from
+#: PostgreSQL 15 on; before, a change of order drops and re-creates the trigger.
+RENAME_TRIGGER_MIN_VERSION = 150000
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +268,10 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
 class _Renamed:
     """Finds a declared trigger installed under the name of another order (or of none).
 
-    Only triggers of ours that no declaration claims by exact name, on the declaration's
-    table, whose name is the one this URI gives without an order or with any order: the
-    URI's hash is in every such name, so no other trigger can be taken for it.
+    Only triggers no declaration claims by exact name, on the declaration's table, whose
+    name is the one this URI gives without an order or with any order: the URI's hash is in
+    every such name, so no other trigger can be taken for it. Declarations whose class makes
+    its own ids (``get_pgid``) are never matched this way.
     """
 
     def __init__(
@@ -277,6 +282,8 @@ class _Renamed:
 
     def find(self, item: Desired, table: TableRef) -> InstalledTrigger | None:
         unordered, key = naming.names_of(item.uri, naming.split_uri(item.uri)[1])
+        if item.pgid != unordered and naming.order_key(item.pgid) != key:
+            return None  # a class with ids of its own (get_pgid): never renamed
         if self._by_key is None:  # built on the first miss: a no-op reconcile never gets here
             self._by_key = {
                 (oid, naming.order_key(pgid)): (oid, pgid)
@@ -286,8 +293,10 @@ class _Renamed:
         for found in ((table.oid, unordered), self._by_key.get((table.oid, key))):
             if found is None or found in self.claimed or found == (table.oid, item.pgid):
                 continue
+            # Unsigned too (a comment lost to pg_dump --no-comments): the URI's hash is in
+            # the name, as for a trigger found under its exact name.
             installed = self.index.get(found)
-            if installed is not None and installed.is_ours:
+            if installed is not None:
                 self.claimed.add(found)
                 return installed
         return None
@@ -341,6 +350,8 @@ def _install_action(
         created = CreateTrigger(table, compiled, replace=False)
         restored = _restore_enabled(entry.pgid, table, dropped_state or Enabled.ENABLED)
         return signed(ActionKind.CREATE, [*body, created, *restored])
+    if installed.pgid != entry.pgid and server_version < RENAME_TRIGGER_MIN_VERSION:
+        return signed(ActionKind.REPLACE, _recreate_renamed(entry, compiled, installed, body))
     renames = _renames(entry.pgid, installed)
     if renames and _status_of(compiled, installed)[0] is Status.INSTALLED:
         return signed(ActionKind.REORDER, renames)
@@ -386,14 +397,36 @@ def _renames(pgid: str, installed: InstalledTrigger) -> list[Operation]:
     """Give a trigger found under another order's name (and its own function) ``pgid``.
 
     ALTER ... RENAME keeps the OIDs, the enabled state and the function's statistics; the
-    operations after it name the trigger ``pgid``.
+    operations after it name the trigger ``pgid``. A constraint trigger's constraint is
+    renamed too (``SET CONSTRAINTS`` looks names up there). A function already called
+    ``pgid`` is a leftover (DROP TABLE keeps trigger functions): dropped first, without
+    CASCADE, so the rename cannot fail on it.
     """
     if installed.pgid == pgid:
         return []
-    ops: list[Operation] = [RenameTrigger(installed.table, installed.pgid, pgid)]
+    table = installed.table
+    ops: list[Operation] = [RenameTrigger(table, installed.pgid, pgid)]
+    if installed.is_constraint:
+        ops.append(RenameConstraint(table, installed.pgid, pgid))
     if installed.owns_function and installed.function_schema:
+        ops.append(DropFunction(installed.function_schema, pgid))
         ops.append(RenameFunction(installed.function_schema, installed.pgid, pgid))
     return ops
+
+
+def _recreate_renamed(
+    entry: Entry, compiled: CompiledTrigger, installed: InstalledTrigger, body: list[Operation]
+) -> list[Operation]:
+    """Before PostgreSQL 15, a trigger whose order changed is dropped and created again
+    (renaming a partitioned table's trigger would leave its partitions' clones named and
+    firing as before). Its enabled state is kept."""
+    table = installed.table
+    return [
+        *ddl.drop_ops(installed),
+        *body,
+        CreateTrigger(table, compiled, replace=False),
+        *_restore_enabled(entry.pgid, table, installed.enabled),
+    ]
 
 
 def _unfingerprinted(entry: Entry) -> bool:
@@ -534,7 +567,7 @@ def plan_set_enabled(entries: list[Entry], uris: Collection[str] | None, *, enab
                 entry.pgid,
                 installed.table,
                 f"{kind} requested",
-                (SetEnabled(installed.table, entry.pgid, mode),),
+                (SetEnabled(installed.table, installed.pgid, mode),),
                 seen=installed,
             )
         )
