@@ -17,7 +17,7 @@ from pgtrigger_live.declare import registry
 from pgtrigger_live.reconcile.planner import ActionKind
 from pgtrigger_live.reconcile.state import Status
 from tests.conftest import catalog_state
-from tests.testapp.models import Plain
+from tests.testapp.models import Plain, Reading
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +257,39 @@ def test_a_leftover_function_under_the_new_name_does_not_block_the_reorder(
     (action,) = pgtrigger.install(*uris).actions
     assert action.kind is ActionKind.REORDER
     assert fired() == "abc"
+
+
+def test_a_reorder_on_a_partitioned_table_reaches_its_partitions(
+    extra_trigger: AddTrigger,
+) -> None:
+    """Rows live in the partitions, whose triggers are clones of the parent's: they must be
+    renamed too (PostgreSQL 15+ does it with the parent's; 13 and 14 re-create)."""
+
+    def appenders(orders: dict[str, int]) -> list[pgtrigger.Trigger]:
+        return [appender(name, name[0], order) for name, order in orders.items()]
+
+    first = appenders({"alpha": 30, "bravo": 10})
+    uris = [extra_trigger(Reading, t) for t in first]
+    pgtrigger.install(*uris)
+
+    def trails() -> list[str]:
+        for pk in (1, 500):  # one row in each partition
+            Reading.objects.update_or_create(id=pk, defaults={"label": ""})
+        Reading.objects.update(label="")
+        return list(Reading.objects.order_by("id").values_list("label", flat=True))
+
+    assert trails() == ["ba", "ba"]
+    for trigger in first:
+        registry.remove(Reading, trigger)
+    uris = [extra_trigger(Reading, t) for t in appenders({"alpha": 5, "bravo": 10})]
+    pgtrigger.install(*uris)
+    assert trails() == ["ab", "ab"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relname LIKE 'testapp_reading%%' AND t.tgname LIKE 'pgtrigger_%%' "
+            "ORDER BY 1, 2"
+        )
+        names = cursor.fetchall()
+    assert {name[:16] for _, name in names} == {"pgtrigger_$0005_", "pgtrigger_$0010_"}
+    assert len(names) == 6  # the parent and its two partitions, two triggers each

@@ -259,3 +259,14 @@ class OffPathRow(SchemaRow):
 
     class Meta:
         db_table = 'pgtl_off_path"."off_path_row'
+
+
+class Reading(models.Model):
+    """A partitioned table (``PARTITION BY RANGE (id)``, created by RunSQL as projects do):
+    its rows live in two partitions, whose triggers are clones of the parent's."""
+
+    id = models.BigIntegerField(primary_key=True)
+    label = models.TextField(default="")
+
+    def __str__(self) -> str:
+        return self.label
