@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pgtrigger_live"
 ORDER = [
     "exceptions",
     "sql",
+    "citus",
     "conf",
     "naming",
     "routing",
