@@ -7,7 +7,9 @@ driver. Every ignore() case deletes or updates rows held by each of the two work
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from io import StringIO
 
 import django
 
@@ -89,6 +91,22 @@ def main() -> None:
     with CaptureQueriesContext(connection) as ctx:
         call_command("pgtrigger", "install", verbosity=0)
     assert not [q for q in ctx.captured_queries if "TRIGGER" in q["sql"]]
+
+    # ls: the table kind of each trigger, in a column and in --json.
+    out = StringIO()
+    call_command("pgtrigger", "ls", stdout=out, no_color=True)
+    lines = {line.split()[-1]: line.split()[2] for line in out.getvalue().splitlines()[:5]}
+    assert lines == {
+        "shop.Country:protect_delete": "reference",
+        "shop.Note:protect_delete": "plain",
+        "shop.Order:protect_delete": "distributed",
+        "shop.Order:protect_insert_of_one_more_row_with_a_long_name": "distributed",
+        "shop.Order:protect_update": "distributed",
+    }, out.getvalue()
+    out = StringIO()
+    call_command("pgtrigger", "ls", "--json", stdout=out)
+    listed = {e["uri"]: e["table_kind"] for e in json.loads(out.getvalue())}
+    assert listed == lines, listed
 
     fill()
     a, b = one_per_worker()

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
-from pgtrigger_live import conf
+from pgtrigger_live import citus, conf
 from pgtrigger_live.exceptions import PgTriggerLiveError
 from pgtrigger_live.reconcile import installation, reporting
 from pgtrigger_live.reconcile.planner import Entry, Plan
@@ -131,6 +131,10 @@ class Command(BaseCommand):
         else:
             width = max(len(e.status.value) for e in entries)
             multi_scope = len({e.scope for e in entries}) > 1 or any(e.scope for e in entries)
+            # The Citus table kind, only when some table is a Citus table: where a trigger
+            # fires (docs/citus.md); plain projects see the columns they always saw.
+            kinds = [_table_kind(e) or "" for e in entries]
+            kind_width = max(map(len, kinds)) if any(k != citus.PLAIN for k in kinds) else 0
             styles = {
                 Status.INSTALLED: self.style.SUCCESS,
                 Status.UNINSTALLED: self.style.ERROR,
@@ -141,7 +145,7 @@ class Command(BaseCommand):
                 Status.FOREIGN: self.style.HTTP_INFO,
             }
             lines = []
-            for entry in entries:
+            for entry, kind in zip(entries, kinds, strict=True):
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
                 enabled_style = (
@@ -152,7 +156,11 @@ class Command(BaseCommand):
                     else self.style.HTTP_INFO
                 )
                 where = f"{entry.scope}: " if multi_scope else ""
-                line = f"{status} {enabled_style(enabled_text.ljust(8))} {where}{entry.uri}"
+                table_kind = f"{kind.ljust(kind_width)} " if kind_width else ""
+                line = (
+                    f"{status} {enabled_style(enabled_text.ljust(8))} {table_kind}"
+                    f"{where}{entry.uri}"
+                )
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
                 lines.append(line)
@@ -229,6 +237,12 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "status": entry.status.value,
         "enabled": entry.enabled.label if entry.enabled is not None else None,
         "table": f"{entry.table.schema}.{entry.table.name}" if entry.table else None,
+        "table_kind": _table_kind(entry),
         "scope": entry.scope or None,
         "reason": entry.reason,
     }
+
+
+def _table_kind(entry: Entry) -> str | None:
+    """plain, distributed, reference or citus local; None when the table is missing."""
+    return entry.table.kind if entry.table is not None else None
