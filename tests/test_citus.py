@@ -70,3 +70,15 @@ def test_citus_runtime_blocks_reach_the_workers(
         "tests.citusproject.runtime_scenario", url, "tests.citusproject.settings", driver
     )
     assert "runtime scenario passed" in out
+
+
+def test_citus_refusals_and_measured_behaviour_of_each_kind_of_trigger(
+    citus_nodes: list[citus_cluster.pgtest.Server],
+) -> None:
+    """SoftDelete on a reference table is refused before any DDL (migrate, install, dry run);
+    what works and what fails at write time on each table kind (probe_scenario.py)."""
+    url = citus_cluster.create_database(citus_nodes, "probe")
+    out = run_scenario(
+        "tests.citusproject.probe_scenario", url, "tests.citusproject.probe_settings"
+    )
+    assert "probe scenario passed" in out

@@ -44,6 +44,7 @@ ORDER = [
     "reconcile.schemas",
     "reconcile.catalog",
     "reconcile.planner",
+    "reconcile.citus_safety",
     "reconcile.reporting",
     "reconcile.applier",
     "reconcile.installation",
