@@ -165,6 +165,8 @@ def main() -> None:
     # schema(): the coordinator resolves names in the block's schemas, with ignore() too.
     sql("CREATE SCHEMA IF NOT EXISTS nowhere")
     a, b = one_per_worker()
+    with pgtrigger.schema("nowhere"):  # a write with a schema only: no ignore value to send
+        assert "does not exist" in refusal(delete_order(a))
     with pgtrigger.schema("nowhere"), pgtrigger.ignore(ORDER_DELETE):
         assert "does not exist" in refusal(delete_order(a))
         with transaction.atomic():
