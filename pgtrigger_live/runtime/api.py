@@ -219,22 +219,24 @@ def constraints(
                 f"end of the transaction, so call constraints() inside "
                 f'transaction.atomic(using="{alias}").'
             )
-        _refuse_on_workers(connection, [item for item in deferrable if allowed(item[1], alias)])
+        _refuse_on_citus(connection, [item for item in deferrable if allowed(item[1], alias)])
         plan.append((alias, names))
     for alias, names in plan:
         with connections[alias].cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {', '.join(map(sql.quote_ident, names))} {mode}")
 
 
-def _refuse_on_workers(
+def _refuse_on_citus(
     connection: Any, selected: list[tuple[str, type[models.Model], str, Trigger]]
 ) -> None:
-    """Refuse constraints() for triggers that fire on Citus workers (docs/citus.md).
+    """Refuse constraints() for triggers of Citus tables (docs/citus.md).
 
-    Measured with Citus 13.2: ``SET CONSTRAINTS`` is not forwarded to the workers (not even
-    with ``citus.propagate_set_commands``), so a deferrable trigger of a distributed or
-    reference table would keep its declared timing while the call seemed to succeed. Costs one
-    query per connection on other databases (asked once), two more per call on Citus.
+    Measured with Citus 13.2: a trigger of a distributed, reference or Citus local table fires
+    on the table's shards, under the shard's name for it (``<name>_<shard id>``), so
+    ``SET CONSTRAINTS "<name>"`` never reaches it, and Citus does not forward ``SET
+    CONSTRAINTS`` to the workers either (not even with ``citus.propagate_set_commands``): the
+    trigger would keep its declared timing while the call seemed to succeed. Costs one query
+    per connection on other databases (asked once), two more per call on Citus.
     """
     runtime = install(connection)
     if runtime is None:  # pragma: no cover - constraints() only reaches Postgres aliases
@@ -252,13 +254,14 @@ def _refuse_on_workers(
         kinds = {oid: str(kind) for oid, kind in cursor.fetchall()}
     for uri, model, _, trigger in selected:
         kind = kinds.get(oids.get(sql.quote_table(model._meta.db_table)))
-        if kind in citus.ON_WORKERS:
+        if kind is not None:  # only Citus tables are listed
             raise UnsupportedTriggerError(
                 f'constraints(): trigger "{trigger.name}" ({uri}) on model '
-                f"{model._meta.label_lower} is on a Citus {kind} table, where it fires on the "
-                "workers, and SET CONSTRAINTS does not reach them: its timing cannot change "
-                "for a transaction. Declare it with the timing it needs (timing=Deferred or "
-                "Immediate), or select only triggers of plain tables."
+                f"{model._meta.label_lower} is on a Citus table ({kind}), where it fires on the "
+                "table's shards under their own names, and SET CONSTRAINTS does not reach "
+                "them: its timing cannot change for a transaction. Declare it with the timing "
+                "it needs (timing=Deferred or Immediate), or select only triggers of plain "
+                "tables."
             )
 
 

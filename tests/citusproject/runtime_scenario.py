@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import pgtrigger_live as pgtrigger  # noqa: E402
 from pgtrigger_live.exceptions import UnsupportedTriggerError  # noqa: E402
-from tests.citusproject.shop.models import Country, Note, Order  # noqa: E402
+from tests.citusproject.shop.models import Country, Memo, Note, Order  # noqa: E402
 
 ORDER_DELETE = "shop.Order:protect_delete"
 ORDER_UPDATE = "shop.Order:protect_update"
@@ -71,15 +71,17 @@ def fires_everywhere() -> None:
         assert PROTECTED in refusal(delete_order(pk)), pk
     assert PROTECTED in refusal(lambda: Country.objects.all()._raw_delete("default"))
     assert PROTECTED in refusal(lambda: Note.objects.all()._raw_delete("default"))
+    assert PROTECTED in refusal(lambda: Memo.objects.all()._raw_delete("default"))
 
 
 def fill() -> None:
     with pgtrigger.ignore("shop.*"):
-        for model in (Order, Country, Note):
+        for model in (Order, Country, Note, Memo):
             model.objects.all()._raw_delete("default")
         Order.objects.bulk_create([Order(amount=i) for i in range(20)])
         Country.objects.bulk_create([Country(code=c) for c in ("fr", "de", "it")])
         Note.objects.bulk_create([Note(text=t) for t in ("a", "b")])
+        Memo.objects.bulk_create([Memo(text=t) for t in ("a", "b")])
 
 
 def main() -> None:
@@ -87,26 +89,33 @@ def main() -> None:
     # installs the triggers on them from the coordinator, and a second run has nothing to do.
     call_command("migrate", verbosity=0)
     kinds = dict(sql("SELECT table_name::text, citus_table_type FROM citus_tables"))
-    assert kinds == {"shop_order": "distributed", "shop_country": "reference"}, kinds
+    assert kinds == {
+        "shop_order": "distributed",
+        "shop_country": "reference",
+        "shop_memo": "local",
+    }, kinds
     with CaptureQueriesContext(connection) as ctx:
         call_command("pgtrigger", "install", verbosity=0)
     assert not [q for q in ctx.captured_queries if "TRIGGER" in q["sql"]]
 
     # ls: the table kind of each trigger, in a column and in --json.
-    out = StringIO()
-    call_command("pgtrigger", "ls", stdout=out, no_color=True)
-    lines = {line.split()[-1]: line.split()[2] for line in out.getvalue().splitlines()[:5]}
-    assert lines == {
+    kinds_of = {
         "shop.Country:protect_delete": "reference",
+        "shop.Memo:protect_delete": "citus local",
+        "shop.Memo:protect_update": "citus local",
         "shop.Note:protect_delete": "plain",
         "shop.Order:protect_delete": "distributed",
         "shop.Order:protect_insert_of_one_more_row_with_a_long_name": "distributed",
         "shop.Order:protect_update": "distributed",
-    }, out.getvalue()
+    }
+    out = StringIO()
+    call_command("pgtrigger", "ls", stdout=out, no_color=True)
+    for uri, kind in kinds_of.items():
+        assert f"INSTALLED ENABLED  {kind.ljust(11)} {uri}\n" in out.getvalue(), out.getvalue()
     out = StringIO()
     call_command("pgtrigger", "ls", "--json", stdout=out)
     listed = {e["uri"]: e["table_kind"] for e in json.loads(out.getvalue())}
-    assert listed == lines, listed
+    assert listed == kinds_of, listed
 
     fill()
     a, b = one_per_worker()
@@ -120,30 +129,39 @@ def main() -> None:
         assert PROTECTED in refusal(lambda: Country.objects.all()._raw_delete("default"))
     with pgtrigger.ignore(ORDER_UPDATE):  # one UPDATE over the shards of both workers
         assert Order.objects.update(amount=7) == 18
-    with pgtrigger.ignore("shop.Country:protect_delete", "shop.Note:protect_delete"):
+    with pgtrigger.ignore(
+        "shop.Country:protect_delete", "shop.Note:protect_delete", "shop.Memo:protect_delete"
+    ):
         Country.objects.filter(code="fr")._raw_delete("default")
         Note.objects.filter(text="a")._raw_delete("default")
+        Memo.objects.filter(text="a")._raw_delete("default")
     assert set(Country.objects.values_list("code", flat=True)) == {"de", "it"}
     assert list(Note.objects.values_list("text", flat=True)) == ["b"]
+    assert list(Memo.objects.values_list("text", flat=True)) == ["b"]
     fires_everywhere()
 
     # ignore() inside a transaction; after the block, in the same transaction, it fires again.
     fill()
     a, b = one_per_worker()
     with transaction.atomic():
-        with pgtrigger.ignore(ORDER_DELETE, "shop.Country:protect_delete"):
+        with pgtrigger.ignore(
+            ORDER_DELETE, "shop.Country:protect_delete", "shop.Memo:protect_delete"
+        ):
             Order.objects.filter(id=a).delete()
             Order.objects.filter(id=b).delete()
             Country.objects.filter(code="fr").delete()
+            Memo.objects.filter(text="a").delete()
         assert not Order.objects.filter(id__in=(a, b)).exists()
         a2, b2 = one_per_worker()
         for pk in (a2, b2):
             assert PROTECTED in refusal(delete_order(pk)), pk
         assert PROTECTED in refusal(lambda: Country.objects.all()._raw_delete("default"))
+        assert PROTECTED in refusal(lambda: Memo.objects.all()._raw_delete("default"))
         with pgtrigger.ignore(ORDER_DELETE):  # a second block in the same transaction
             Order.objects.filter(id__in=(a2, b2)).delete()
     assert Order.objects.count() == 16
     assert Country.objects.count() == 2
+    assert Memo.objects.count() == 1
     fires_everywhere()
 
     # A 63-byte trigger name: on the shards Citus shortens it and adds a hash; ignore() follows.
@@ -183,6 +201,20 @@ def main() -> None:
     with transaction.atomic():
         sql(f'SET CONSTRAINTS "{pgid}" DEFERRED')
         assert "Cannot update rows" in refusal(lambda: Order.objects.update(amount=1))
+    # On a Citus local table the trigger fires on the coordinator's shard, under the shard's
+    # name: SET CONSTRAINTS by the trigger's name does not reach it either.
+    pgid = str(sql("SELECT tgname FROM pg_trigger WHERE tgrelid = 'shop_memo'::regclass"
+                   " AND tgname LIKE '%%protect_update%%'")[0][0])  # fmt: skip
+    with transaction.atomic():
+        sql(f'SET CONSTRAINTS "{pgid}" DEFERRED')
+        assert "Cannot update rows" in refusal(lambda: Memo.objects.update(text="z"))
+    with transaction.atomic():
+        try:
+            pgtrigger.constraints("Deferred", "shop.Memo:protect_update")
+        except UnsupportedTriggerError as exc:
+            assert "Citus table (citus local)" in str(exc), str(exc)  # noqa: PT017
+        else:
+            raise AssertionError("constraints() on a Citus local table was not refused")
     with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
         try:
             pgtrigger.constraints("Deferred", ORDER_UPDATE)
@@ -191,7 +223,7 @@ def main() -> None:
         else:
             raise AssertionError("constraints() on a distributed table was not refused")
     assert '"protect_update"' in message, message
-    assert "Citus distributed table" in message, message
+    assert "Citus table (distributed)" in message, message
     assert not [q for q in ctx.captured_queries if "SET CONSTRAINTS" in q["sql"]]
     print("runtime scenario passed")
 

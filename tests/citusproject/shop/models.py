@@ -44,3 +44,20 @@ class Note(models.Model):
 
     class Meta:
         triggers = [pgtrigger.Protect(name="protect_delete", operation=pgtrigger.Delete)]
+
+
+class Memo(models.Model):
+    """A Citus local table (migration 0003): on the coordinator, in Citus' metadata."""
+
+    text = models.TextField(default="")
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="protect_delete", operation=pgtrigger.Delete),
+            pgtrigger.Protect(
+                name="protect_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                timing=pgtrigger.Immediate,
+            ),
+        ]
