@@ -14,9 +14,6 @@ LOCAL = "citus local"
 #: Not a Citus table (what every table is without Citus).
 PLAIN = "plain"
 
-#: Kinds whose triggers fire on the workers, outside the coordinator's session.
-ON_WORKERS = frozenset({DISTRIBUTED, REFERENCE})
-
 #: ``(oid, kind)`` of every Citus table whose oid is in the array parameter. Reference tables
 #: are replicated (``repmodel 't'``); a Citus local table is a single-shard table outside any
 #: co-location group; everything else in ``pg_dist_partition`` is distributed (hash, range,
