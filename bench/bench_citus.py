@@ -1,10 +1,13 @@
-"""Citus vs one server: first install and no-op reconcile of 99 triggers (bench/CITUS.md).
+"""Citus vs one server: first install and no-op reconcile of 99 triggers, and the cost of
+``ignore()`` per single-row UPDATE (bench/CITUS.md).
 
 Starts a Citus cluster (coordinator + 2 workers, tests/citus_cluster.py) and one plain node of
 the same PostgreSQL (citus preloaded, extension not created), writes bench/project.py's
 project (33 models with triggers, 99 triggers), distributes every table on the cluster, then times
 ``pgtrigger install`` in a fresh process: first install, then no-op, ``--runs`` times each.
-Run by hand: ``python bench/bench_citus.py``.
+Then, triggers installed, 200 single-row UPDATEs of a distributed table's rows (both workers)
+outside and inside ``ignore()`` of a trigger that does not fire on UPDATE, in autocommit and
+in ``transaction.atomic()``, interleaved, 5 rounds; median microseconds per UPDATE. Run by hand: ``python bench/bench_citus.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import project  # noqa: E402
 
-from tests import citus_cluster, pgtest  # noqa: E402
+from pgtrigger_live.testing import postgres as pgtest  # noqa: E402
+from tests import citus_cluster  # noqa: E402
 
 TIMED = """
 import sys, time, django
@@ -34,6 +38,35 @@ from django.core.management import call_command
 start = time.perf_counter()
 call_command("pgtrigger", "install", verbosity=0)
 print(time.perf_counter() - start)
+"""
+
+RUNTIME = f"""
+import json, statistics, time, django
+django.setup()
+from django.db import transaction
+from django.db.models import F
+import pgtrigger_live as pgtrigger
+from {project.APP}.models import Model000 as M
+M.objects.bulk_create([M() for _ in range(200)])
+ids = list(M.objects.values_list("id", flat=True))
+def updates():
+    start = time.perf_counter()
+    for i in ids:
+        M.objects.filter(id=i).update(x=F("x") + 1)
+    return (time.perf_counter() - start) / len(ids) * 1e6
+def atomic():
+    with transaction.atomic():
+        return updates()
+def inside(run):
+    with pgtrigger.ignore("{project.APP}.Model000:protect_delete"):
+        return run()
+variants = {{"autocommit outside": updates, "autocommit ignore()": lambda: inside(updates),
+            "atomic outside": atomic, "atomic ignore()": lambda: inside(atomic)}}
+times = {{k: [] for k in variants}}
+for _ in range(5):
+    for k, run in variants.items():
+        times[k].append(run())
+print(json.dumps({{k: round(statistics.median(v), 1) for k, v in times.items()}}))
 """
 
 
@@ -72,7 +105,13 @@ def _measure(url: str, root: Path, runs: int, distribute: bool) -> dict[str, flo
         first.append(float(_python(env, root, "-c", TIMED).split()[-1]))
         noop.append(float(_python(env, root, "-c", TIMED).split()[-1]))
         _python(env, root, "manage.py", "pgtrigger", "uninstall")
-    return {"first_install_s": statistics.median(first), "noop_s": statistics.median(noop)}
+    _python(env, root, "manage.py", "pgtrigger", "install")
+    runtime = json.loads(_python(env, root, "-c", RUNTIME).splitlines()[-1])
+    return {
+        "first_install_s": statistics.median(first),
+        "noop_s": statistics.median(noop),
+        "update_us": runtime,
+    }
 
 
 MODELS = 34

@@ -64,6 +64,11 @@ class InstallError(PgTriggerLiveError):
     """Applying a plan failed; the transaction was rolled back, the database is unchanged."""
 
 
+class CitusUnsupportedError(InstallError):
+    """A declared trigger cannot work on the Citus table kind of its table (docs/citus.md);
+    refused before any DDL, so nothing was changed."""
+
+
 class LockTimeoutError(InstallError):
     """A table or the reconcile lock stayed busy through every retry."""
 

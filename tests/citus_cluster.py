@@ -88,6 +88,26 @@ def start_cluster(bindir: Path) -> list[pgtest.Server]:
     return nodes
 
 
+def create_database(nodes: list[pgtest.Server], name: str) -> str:
+    """A database of its own on every node, with Citus and the workers registered; its URL on
+    the coordinator (each scenario gets a clean one)."""
+    for node in nodes:
+        _execute(node.url, f'CREATE DATABASE "{name}"')
+        _execute(_with_database(node.url, name), "CREATE EXTENSION citus")
+    coordinator, *workers = nodes
+    url = _with_database(coordinator.url, name)
+    _execute(
+        url,
+        f"SELECT citus_set_coordinator_host('127.0.0.1', {_port(coordinator)})",
+        *(f"SELECT citus_add_node('127.0.0.1', {_port(w)})" for w in workers),
+    )
+    return url
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 def stop_cluster(nodes: list[pgtest.Server]) -> None:
     for node in nodes:
         node.stop()

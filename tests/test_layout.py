@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pgtrigger_live"
 ORDER = [
     "exceptions",
     "sql",
+    "citus",
     "conf",
     "naming",
     "routing",
@@ -44,6 +45,7 @@ ORDER = [
     "reconcile.schemas",
     "reconcile.catalog",
     "reconcile.planner",
+    "reconcile.citus_safety",
     "reconcile.reporting",
     "reconcile.applier",
     "reconcile.installation",

@@ -17,7 +17,7 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 
 from pgtrigger_live import conf
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
-from pgtrigger_live.reconcile import catalog, ddl, operations, reporting
+from pgtrigger_live.reconcile import ddl, operations, reporting
 from pgtrigger_live.reconcile.planner import Action, Plan
 from pgtrigger_live.reconcile.state import Scope, Snapshot
 
@@ -133,7 +133,7 @@ def apply(
                     plan = seen[1] if seen is not None and unchanged else make_plan(snapshot)
                     todo = _without(plan, deferred)
                     stage = "running the DDL"
-                    citus = bool(todo.actions) and catalog.citus_installed(connection)
+                    citus = bool(todo.actions) and snapshot.citus
                     if citus:
                         # Transaction-local: Citus then propagates the triggers to every shard,
                         # over one connection per node (the table locks would otherwise open

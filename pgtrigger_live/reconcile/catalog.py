@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pgtrigger_live import naming, sql
+from pgtrigger_live import citus, naming, sql
 from pgtrigger_live.exceptions import SchemaError
 from pgtrigger_live.reconcile.fingerprint import DEFINITION_FINGERPRINT
 from pgtrigger_live.reconcile.state import (
@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 #   of the path holding a relation of that name; qualified ones the same in every scope).
 # Triggers are read on the home schemas' tables and on the resolved tables. Partition clones
 # (tgparentid <> 0) and internal triggers are never ours. Trigger rows carry schema OIDs,
-# named by the 'schema' rows: the server misestimates the trigger rows (the LIKE) and would
-# scan pg_namespace once per trigger to join names in (10,000 triggers: +140 ms).
+# named by the 'schema' rows. A 'citus' row says the Citus extension is there; only then a
+# second query (citus.KINDS) reads the kind of each table read. The server misestimates the
+# trigger rows (the LIKE) and would scan pg_namespace once per trigger to join names in
+# (10,000 triggers: +140 ms).
 _QUERY = f"""
 WITH spec AS (
     SELECT s.ord::int AS scope, s.v->>'schema' AS schema,
@@ -109,6 +111,10 @@ UNION ALL
 SELECT 'schema', n.oid::bigint, NULL, n.nspname, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_namespace n
+UNION ALL
+SELECT 'citus', NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM pg_extension WHERE extname = 'citus'
 UNION ALL
 SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description, t.tgconstraint <> 0,
@@ -183,7 +189,8 @@ def reading(
         def finish() -> Snapshot:
             rows = cursor.fetchall()
             stack.close()
-            return _snapshot(connection, rows, scopes, names)
+            kinds = _citus_kinds(connection, rows)
+            return _snapshot(connection, rows, scopes, names, kinds)
 
         yield finish
 
@@ -198,11 +205,25 @@ def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
     return bool(Pipeline.is_supported())
 
 
+def _citus_kinds(
+    connection: BaseDatabaseWrapper, rows: list[tuple[Any, ...]]
+) -> dict[int, str] | None:
+    """Table oid -> Citus kind for every table the rows name (only Citus tables are listed);
+    None, without a query, when the rows hold no 'citus' row (no Citus extension)."""
+    if not any(row[0] == "citus" for row in rows):
+        return None
+    oids = sorted({int(row[5]) for row in rows if row[0] in ("table", "trigger")})
+    with connection.cursor() as cursor:
+        cursor.execute(citus.KINDS, [oids])
+        return {int(oid): str(kind) for oid, kind in cursor.fetchall()}
+
+
 def _snapshot(
     connection: BaseDatabaseWrapper,
     rows: list[tuple[Any, ...]],
     scopes: list[Scope],
     names: dict[str, tuple[str | None, str]],
+    kinds: dict[int, str] | None = None,
 ) -> Snapshot:
     views = [ScopeView(scope, tables=dict.fromkeys(names)) for scope in scopes]
     by_pair: dict[tuple[str | None, str], list[str]] = {}
@@ -214,6 +235,8 @@ def _snapshot(
         kind, scope_no, schema, name = row[0], row[1], row[2], row[3]
         if kind == "trigger":
             trigger_rows.append(row)
+        elif kind == "citus":
+            continue
         elif kind == "schema":
             schema_names[scope_no] = name
         elif kind == "scope":
@@ -228,14 +251,14 @@ def _snapshot(
                 )
             view.home = name
         else:
-            table = TableRef(row[6], row[4], int(row[5]))
+            table = TableRef(row[6], row[4], int(row[5]), _kind(kinds, int(row[5])))
             targets = views if scope_no is None else [views[scope_no - 1]]
             for db_table in by_pair[(schema, name)]:
                 for view in targets:
                     view.tables[db_table] = table
     triggers = [
         InstalledTrigger(
-            table=TableRef(schema_names[row[1]], row[4], int(row[5])),
+            table=TableRef(schema_names[row[1]], row[4], int(row[5]), _kind(kinds, int(row[5]))),
             pgid=row[6],
             enabled=Enabled(row[7]),
             comment=row[8],
@@ -261,16 +284,9 @@ def _snapshot(
         for oid in sorted(elsewhere):
             seen.extend(by_oid.get(oid, ()))
         view.triggers = seen
-    return Snapshot(views, server_version=int(connection.pg_version))  # type: ignore[attr-defined]
+    version = int(connection.pg_version)  # type: ignore[attr-defined]
+    return Snapshot(views, server_version=version, citus=kinds is not None)
 
 
-def citus_installed(connection: BaseDatabaseWrapper) -> bool:
-    """True when the Citus extension is installed in this database.
-
-    Citus refuses ``CREATE TRIGGER`` on distributed and reference tables unless the session
-    allows "unsafe" triggers; the applier asks only when it has DDL to run (docs/citus.md).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
-        row = cursor.fetchone()
-    return bool(row and row[0])
+def _kind(kinds: dict[int, str] | None, oid: int) -> str:
+    return kinds.get(oid, citus.PLAIN) if kinds is not None else citus.PLAIN

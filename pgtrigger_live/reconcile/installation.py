@@ -17,8 +17,13 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, 
 from pgtrigger_live import conf
 from pgtrigger_live.declare import registry
 from pgtrigger_live.declare.triggers import Trigger
-from pgtrigger_live.exceptions import InstallError, MigrateReconcileError, PgTriggerLiveError
-from pgtrigger_live.reconcile import applier, catalog, reporting
+from pgtrigger_live.exceptions import (
+    CitusUnsupportedError,
+    InstallError,
+    MigrateReconcileError,
+    PgTriggerLiveError,
+)
+from pgtrigger_live.reconcile import applier, catalog, citus_safety, reporting
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
 from pgtrigger_live.reconcile.desired import TableIndex, collect, owner_of, project_tables
 from pgtrigger_live.reconcile.digest import Digester
@@ -210,6 +215,7 @@ def _reconcile(
     dry_run: bool,
     all_schemas: bool = False,
     progress: Progress | None = None,
+    installs: bool = False,
 ) -> Plan:
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
@@ -218,6 +224,8 @@ def _reconcile(
     selected = {uri for uri, _, _ in items} if selectors else None
     # A bad declaration or schema fails while reading: before any change.
     reading = _read(alias, items, schemas, all_schemas)
+    if installs and reading.snapshot.citus:
+        _refuse_unsafe_on_citus(alias, reading, items)
 
     def make_plans(snapshot: Snapshot) -> list[Plan]:
         return [
@@ -268,6 +276,20 @@ def _reconcile(
     # Under the lock the applier may add skips of its own (tables deferred while busy).
     extra = tuple(s for p in ran for s in p.skipped if s not in plan.skipped)
     return _merge(ran, skipped=(*plan.skipped, *extra))
+
+
+def _refuse_unsafe_on_citus(
+    alias: str, reading: _Reading, items: Sequence[tuple[str, type[models.Model], Trigger]]
+) -> None:
+    """Before any DDL (and in a dry run): no trigger goes where Citus would fail every write."""
+    declared = {uri: (model, trigger) for uri, model, trigger in items}
+    lines = citus_safety.refusals(reading.snapshot, reading.desired, declared)
+    if lines:
+        # One line: migrate reports the first line of the error.
+        raise CitusUnsupportedError(
+            f"Nothing was changed on database {alias!r}: "
+            + " Also ".join(lines[:1] + [line[0].upper() + line[1:] for line in lines[1:]])
+        )
 
 
 def _merge(plans: Sequence[Plan], skipped: tuple[tuple[str, str], ...] | None = None) -> Plan:
@@ -368,6 +390,7 @@ def _install(
         dry_run=dry_run,
         all_schemas=all_schemas,
         progress=progress,
+        installs=True,
     )
 
 

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pgtrigger_live import citus
+
 COMMENT_PREFIX = "pgtrigger_live"
 #: Bumped only when the meaning of the hashes changes; older comments are then re-signed.
 HASH_VERSION = 1
@@ -191,6 +193,9 @@ class TableRef:
     schema: str
     name: str
     oid: int
+    #: The Citus table kind (``citus.DISTRIBUTED``, ...): where its triggers fire. Not part of
+    #: the identity: a table distributed since is the same table.
+    kind: str = field(default=citus.PLAIN, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +288,8 @@ class Snapshot:
 
     views: list[ScopeView] = field(default_factory=list)
     server_version: int = 0
+    #: The database has the Citus extension (then each TableRef carries its table kind).
+    citus: bool = False
 
     @property
     def tables(self) -> dict[str, TableRef | None]:

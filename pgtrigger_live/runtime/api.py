@@ -8,15 +8,16 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from pgtrigger_live import sql
+from pgtrigger_live import citus, sql
 from pgtrigger_live.declare.clauses import Timing
-from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError
+from pgtrigger_live.declare.triggers import Trigger
+from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError, UnsupportedTriggerError
 from pgtrigger_live.routing import allowed
 from pgtrigger_live.runtime import context, statements
 from pgtrigger_live.runtime.context import AddIgnored, AddSchemas, AliasChange, Selector
-from pgtrigger_live.runtime.wrapper import DIRTY, install, runtime_of
+from pgtrigger_live.runtime.wrapper import DIRTY, has_citus, install, runtime_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -218,10 +219,50 @@ def constraints(
                 f"end of the transaction, so call constraints() inside "
                 f'transaction.atomic(using="{alias}").'
             )
+        _refuse_on_citus(connection, [item for item in deferrable if allowed(item[1], alias)])
         plan.append((alias, names))
     for alias, names in plan:
         with connections[alias].cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {', '.join(map(sql.quote_ident, names))} {mode}")
+
+
+def _refuse_on_citus(
+    connection: Any, selected: list[tuple[str, type[models.Model], str, Trigger]]
+) -> None:
+    """Refuse constraints() for triggers of Citus tables (docs/citus.md).
+
+    Measured with Citus 13.2: a trigger of a distributed, reference or Citus local table fires
+    on the table's shards, under the shard's name for it (``<name>_<shard id>``), so
+    ``SET CONSTRAINTS "<name>"`` never reaches it, and Citus does not forward ``SET
+    CONSTRAINTS`` to the workers either (not even with ``citus.propagate_set_commands``): the
+    trigger would keep its declared timing while the call seemed to succeed. Costs one query
+    per connection on other databases (asked once), two more per call on Citus.
+    """
+    runtime = install(connection)
+    if runtime is None:  # pragma: no cover - constraints() only reaches Postgres aliases
+        return
+    if runtime.citus is None:
+        connection.ensure_connection()
+        runtime.citus = has_citus(connection)
+    if not runtime.citus:
+        return
+    tables = sorted({sql.quote_table(model._meta.db_table) for _, model, _, _ in selected})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n, to_regclass(n)::oid FROM unnest(%s::text[]) AS n", [tables])
+        oids = {str(name): oid for name, oid in cursor.fetchall() if oid is not None}
+        cursor.execute(citus.KINDS, [list(oids.values())])
+        kinds = {oid: str(kind) for oid, kind in cursor.fetchall()}
+    for uri, model, _, trigger in selected:
+        kind = kinds.get(oids.get(sql.quote_table(model._meta.db_table)))
+        if kind is not None:  # only Citus tables are listed
+            raise UnsupportedTriggerError(
+                f'constraints(): trigger "{trigger.name}" ({uri}) on model '
+                f"{model._meta.label_lower} is on a Citus table ({kind}), where it fires on the "
+                "table's shards under their own names, and SET CONSTRAINTS does not reach "
+                "them: its timing cannot change for a transaction. Declare it with the timing "
+                "it needs (timing=Deferred or Immediate), or select only triggers of plain "
+                "tables."
+            )
 
 
 def set_local(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 
+from pgtrigger_live import citus
 from pgtrigger_live.sql import is_plain_identifier, quote_ident, quote_literal
 
 #: The two settings the runtime manages, in the order they are always emitted.
@@ -166,6 +167,15 @@ def set_local(ignore: str | None, schemas: tuple[str, ...] | None) -> str:
     if schemas:
         parts.append(f"SET LOCAL {SEARCH_PATH} TO {', '.join(map(quote_ident, schemas))};")
     return " ".join(parts)
+
+
+def citus_ignore(ignore: str) -> str:
+    """The message that sets ``pgtrigger.ignore`` on a Citus coordinator and its workers.
+
+    Only ``SET LOCAL`` is forwarded (a ``set_config()`` call is not), and only after
+    ``citus.propagate_set_commands`` is ``'local'``: both statements, alone in the message.
+    """
+    return f"{citus.PROPAGATE} SET LOCAL {IGNORE} TO {quote_literal(ignore)}"
 
 
 def set_config(values: Mapping[str, str], read_back: Iterable[str] = ()) -> str:

@@ -17,6 +17,13 @@ transaction-local settings:
 The ignore value goes only to statements that can fire a trigger (statements.classify); the
 search_path of ``schema()`` goes to every statement that can run in a transaction block.
 Nothing is ever sent while the transaction is aborted.
+
+**Citus** (docs/citus.md): the triggers of distributed and reference tables fire on the
+workers, which see a setting only if it was made by a ``SET LOCAL`` message of its own while
+``citus.propagate_set_commands`` is ``'local'``. Whether a connection's database has Citus is
+asked once, the first time a block needs to set something on it; where it does, a write in
+autocommit takes the short transaction with that message, and a change inside a transaction
+sends the message after the ``set_config`` statement. Other databases pay one boolean test.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.utils.connection import ConnectionProxy
 
+from pgtrigger_live import citus
 from pgtrigger_live.runtime import statements
 from pgtrigger_live.runtime.context import CURRENT, EMPTY, AliasState, RuntimeState
 from pgtrigger_live.runtime.statements import GUCS, IGNORE, Kind, SavepointOp
@@ -121,7 +129,16 @@ class ConnectionRuntime:
     on its fast path (one ContextVar read and one truth test).
     """
 
-    __slots__ = ("__weakref__", "alias", "base", "savepoints", "synced", "txn")
+    __slots__ = (
+        "__weakref__",
+        "alias",
+        "base",
+        "citus",
+        "savepoints",
+        "shard_ignore",
+        "synced",
+        "txn",
+    )
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
@@ -131,6 +148,10 @@ class ConnectionRuntime:
         #: The AliasState (None: no block) whose values the open transaction holds exactly,
         #: so that no statement needs anything; _NOT_SYNCED when unknown or different.
         self.synced: object = _NOT_SYNCED
+        #: Whether the connection's database has the Citus extension; None until asked.
+        self.citus: bool | None = None
+        #: ignore value -> the value the Citus workers need (shard trigger names added).
+        self.shard_ignore: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<pgtrigger_live runtime wrapper alias={self.alias!r} txn={self.txn!r}>"
@@ -226,6 +247,8 @@ class ConnectionRuntime:
             return execute(sql, params, many, context)
         if not prefix:
             return execute(sql, params, many, context)
+        if self.citus is not False and kind is Kind.WRITE:
+            return self._citus_write(alias_state, prefix, execute, sql, params, many, context)
         if not _can_prefix(raw_cursor, params, many):
             connection: BaseDatabaseWrapper = context["connection"]
             return self._in_short_transaction(
@@ -243,6 +266,57 @@ class ConnectionRuntime:
             if sets > 1:
                 raw_cursor.nextset()
         return result
+
+    def _citus_write(
+        self,
+        alias_state: AliasState,
+        prefix: str,
+        execute: Execute,
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        """A write in autocommit on a database that has, or may have, Citus.
+
+        The settings cannot share the statement's message there: Citus forwards a SET's whole
+        message text to the workers, which then run the statement as well and refuse it
+        (``cannot execute a distributed query from a query on a shard``). So the settings go
+        in a short transaction of their own, behind ``citus.propagate_set_commands``.
+        """
+        connection: BaseDatabaseWrapper = context["connection"]
+        if self.citus is None:
+            self.citus = has_citus(connection)
+            if not self.citus:
+                return self._autocommit(alias_state, execute, sql, params, many, context)
+        if alias_state.ignore_value is not None:
+            ignore = self._shard_ignore(connection, alias_state.ignore_value)
+            prefix = statements.set_local(ignore, alias_state.schemas or None)
+        return self._in_short_transaction(
+            connection,
+            f"{citus.PROPAGATE} {prefix}",
+            execute,
+            sql,
+            params,
+            many,
+            context,
+        )
+
+    def _shard_ignore(self, connection: BaseDatabaseWrapper, value: str) -> str:
+        """``value`` with the shard names of the triggers it names (citus.SHARD_IGNORE).
+
+        Looked up once per connection and value: shards made later (a split, a table
+        distributed since) are seen by new connections (docs/citus.md).
+        """
+        shard_value = self.shard_ignore.get(value)
+        if shard_value is None and not value:
+            return value  # nothing ignored (a value put back): nothing to look up
+        if shard_value is None:
+            with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+                cursor.execute(citus.SHARD_IGNORE, [value, value])
+                row = cursor.fetchone()
+            shard_value = self.shard_ignore[value] = str(row[0]) if row else value
+        return shard_value
 
     def _wanted(
         self, alias_state: AliasState | None, kind: Kind, *, force: bool = False
@@ -279,9 +353,16 @@ class ConnectionRuntime:
         """
         self.synced = _NOT_SYNCED
         read_back = list(wanted)
+        if self.citus is None:
+            self.citus = has_citus(connection)
         with connection.wrap_database_errors, connection.connection.cursor() as cursor:
             cursor.execute(statements.set_config(wanted, read_back))
             row = cursor.fetchone()
+            if self.citus and IGNORE in wanted:
+                # set_config is not forwarded to the workers; the coordinator keeps its value
+                # from the statement above (read back), the workers get this one.
+                ignore = self._shard_ignore(connection, wanted[IGNORE])
+                cursor.execute(statements.citus_ignore(ignore))
         for i, guc in enumerate(read_back):
             held = (row[i] if row else None) or ""
             believed = self.txn.get(guc)
@@ -407,6 +488,14 @@ class ConnectionRuntime:
         return True
 
 
+def has_citus(connection: BaseDatabaseWrapper) -> bool:
+    """One query: does this connection's database have the Citus extension?"""
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(citus.HAS_CITUS)
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 # -- installation ------------------------------------------------------------------------------
 
 #: The wrappers (of any thread) that changed a setting in a transaction that may still be open:
@@ -467,3 +556,5 @@ def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwa
     runtime = install(connection)
     if runtime is not None:
         runtime.reset()
+        runtime.citus = None  # asked again: the alias may now point at another database
+        runtime.shard_ignore = {}

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 
-from pgtrigger_live import conf, naming
+from pgtrigger_live import citus, conf, naming
 from pgtrigger_live.exceptions import PgTriggerLiveError, StatsUnavailableError
 from pgtrigger_live.reconcile import installation, reporting, stats
 from pgtrigger_live.reconcile.planner import Entry, Plan
@@ -192,6 +192,10 @@ class Command(BaseCommand):
         else:
             width = max(len(e.status.value) for e in entries)
             multi_scope = len({e.scope for e in entries}) > 1 or any(e.scope for e in entries)
+            # The Citus table kind, only when some table is a Citus table: where a trigger
+            # fires (docs/citus.md); plain projects see the columns they always saw.
+            kinds = [_table_kind(e) or "" for e in entries]
+            kind_width = max(map(len, kinds)) if any(k != citus.PLAIN for k in kinds) else 0
             styles = {
                 Status.INSTALLED: self.style.SUCCESS,
                 Status.UNINSTALLED: self.style.ERROR,
@@ -206,8 +210,11 @@ class Command(BaseCommand):
             lines = []
             if costs is not None:
                 order_head = f"{'order':<10} " if ordered else ""
-                lines.append(f"{'':{width}} {'':8} {stats.FIGURES_HEAD} {order_head}trigger")
-            for entry, order in zip(entries, orders, strict=True):
+                kind_head = f"{'':{kind_width}} " if kind_width else ""
+                lines.append(
+                    f"{'':{width}} {'':8} {kind_head}{stats.FIGURES_HEAD} {order_head}trigger"
+                )
+            for entry, order, kind in zip(entries, orders, kinds, strict=True):
                 status = styles[entry.status](entry.status.value.ljust(width))
                 enabled_text = entry.enabled.label if entry.enabled is not None else "N/A"
                 enabled_style = (
@@ -223,8 +230,10 @@ class Command(BaseCommand):
                 figures = ""
                 if costs is not None:
                     figures = stats.figures(costs.get((entry.scope, entry.uri))) + " "
+                table_kind = f"{kind.ljust(kind_width)} " if kind_width else ""
                 line = (
-                    f"{status} {enabled_style(enabled_text.ljust(8))} {figures}{where}{entry.uri}"
+                    f"{status} {enabled_style(enabled_text.ljust(8))} {table_kind}{figures}"
+                    f"{where}{entry.uri}"
                 )
                 if entry.status not in (Status.INSTALLED, Status.UNALLOWED):
                     line += f"  ({entry.reason})"
@@ -305,6 +314,12 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "order": naming.order_of(entry.pgid),
         "enabled": entry.enabled.label if entry.enabled is not None else None,
         "table": f"{entry.table.schema}.{entry.table.name}" if entry.table else None,
+        "table_kind": _table_kind(entry),
         "scope": entry.scope or None,
         "reason": entry.reason,
     }
+
+
+def _table_kind(entry: Entry) -> str | None:
+    """plain, distributed, reference or citus local; None when the table is missing."""
+    return entry.table.kind if entry.table is not None else None
