@@ -113,7 +113,7 @@ SELECT 'schema', n.oid::bigint, NULL, n.nspname, NULL, NULL,
   FROM pg_namespace n
 UNION ALL
 SELECT 'citus', NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_extension WHERE extname = 'citus'
 UNION ALL
 SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
