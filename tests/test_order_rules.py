@@ -554,3 +554,34 @@ def test_an_error_from_a_trigger_named_for_another_order_finds_its_uri() -> None
         assert registry.uri_of("not_ours") is None
     finally:
         registry.remove(Plain, ordered)
+
+
+def test_a_reordered_constraint_trigger_whose_timing_changed_is_renamed_then_recreated() -> None:
+    installed = compiled("t", 1, when=pgtrigger.After, timing=pgtrigger.Deferred)
+    changed = compiled("t", 2, when=pgtrigger.After, timing=pgtrigger.Immediate)
+    action = only_action(install_plan(entries([changed], install(installed))))
+    assert [type(op) for op in action.ops] == [
+        RenameTrigger,
+        RenameConstraint,
+        DropFunction,
+        RenameFunction,
+        DropTrigger,
+        CreateFunction,
+        CreateTrigger,
+    ]
+    drop = action.ops[4]
+    assert isinstance(drop, DropTrigger)
+    assert drop.pgid == changed.pgid  # renamed first: the drop names the new name
+
+
+def test_a_class_with_its_own_ids_is_found_by_its_exact_name() -> None:
+    from pgtrigger_live.declare import registry
+
+    custom = CustomId(
+        name="own", when=pgtrigger.Before, operation=pgtrigger.Update, func="RETURN NEW;"
+    )
+    registry.add(Plain, custom)
+    try:
+        assert registry.uri_of("pgtrigger_custom_id") == custom.get_uri(Plain)
+    finally:
+        registry.remove(Plain, custom)
