@@ -48,7 +48,6 @@ def installed(
     table: TableRef = TABLE,
     shape: int = ROW_INSERT_UPDATE,
     function: tuple[str, str] | None = None,
-    language: str = "plpgsql",
 ) -> InstalledTrigger:
     schema, name = function or (table.schema, pgid)
     return InstalledTrigger(
@@ -63,7 +62,6 @@ def installed(
         shape,
         None,
         function_oid=oid,
-        function_language=language,
     )
 
 
@@ -79,8 +77,11 @@ def reading(
     *,
     setting: str = "pl",
     at: datetime = T0,
+    languages: dict[int, str] | None = None,
 ) -> Reading:
-    return Reading("db", setting, at, None, functions or {}, tables or {})
+    return Reading(
+        "db", setting, at, None, functions or {}, tables or {}, languages=languages or {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -209,10 +210,12 @@ def test_share_only_where_it_means_calls_per_row_written(
 
 
 def test_uncounted_functions_show_no_figures_rather_than_zeros() -> None:
-    trigger = installed("pgtrigger_c_1", oid=9, function=("pg_catalog", "f"), language="internal")
-    sql_trigger = installed("pgtrigger_q_2", oid=10, language="sql")
+    trigger = installed("pgtrigger_c_1", oid=9, function=("pg_catalog", "f"))
+    sql_trigger = installed("pgtrigger_q_2", oid=10)
+    languages = {9: "internal", 10: "sql"}
     found = stats.costs(
-        [entry("app.M:c", trigger), entry("app.M:q", sql_trigger)], reading({10: Counters(3, 1, 1)})
+        [entry("app.M:c", trigger), entry("app.M:q", sql_trigger)],
+        reading({10: Counters(3, 1, 1)}, languages=languages),
     )
     assert [(c.counted, c.calls, c.total_ms, c.mean_ms, c.share) for c in found] == [
         (False, None, None, None, None),
@@ -221,7 +224,8 @@ def test_uncounted_functions_show_no_figures_rather_than_zeros() -> None:
     assert "built-in function: PostgreSQL never counts" in stats.describe(found[0])
     assert "sql function: counted only with track_functions = 'all'" in stats.describe(found[1])
     (counted,) = stats.costs(
-        [entry("app.M:q", sql_trigger)], reading({10: Counters(3, 1, 1)}, setting="all")
+        [entry("app.M:q", sql_trigger)],
+        reading({10: Counters(3, 1, 1)}, setting="all", languages=languages),
     )
     assert counted.calls == 3
 

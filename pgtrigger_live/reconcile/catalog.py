@@ -99,21 +99,21 @@ resolved AS (
                      AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
 )
 SELECT 'scope', h.scope, h.schema, n.nspname, NULL::name, NULL::bigint,
-       NULL, NULL, NULL, NULL::bool, NULL, NULL, NULL, NULL::int, NULL, NULL::bigint, NULL
+       NULL, NULL, NULL, NULL::bool, NULL, NULL, NULL, NULL::int, NULL, NULL::bigint
   FROM home h LEFT JOIN pg_namespace n ON n.oid = h.nsp
 UNION ALL
 SELECT 'table', r.scope, r.schema, r.name, c.relname, c.oid::bigint,
-       n.nspname::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       n.nspname::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM resolved r
   JOIN pg_class c ON c.oid = r.oid
   JOIN pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
 SELECT 'schema', n.oid::bigint, NULL, n.nspname, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_namespace n
 UNION ALL
 SELECT 'citus', NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_extension WHERE extname = 'citus'
 UNION ALL
 SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
@@ -122,11 +122,10 @@ SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
                      | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
        {DEFINITION_FINGERPRINT},
-       t.tgfoid::bigint, l.lanname::text
+       t.tgfoid::bigint
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   LEFT JOIN pg_proc p ON p.oid = t.tgfoid
-  LEFT JOIN pg_language l ON l.oid = p.prolang
   LEFT JOIN pg_description d
          ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
  WHERE t.tgname LIKE %s
@@ -269,7 +268,6 @@ def _snapshot(
             shape=row[13],
             definition=row[14],
             function_oid=int(row[15]),
-            function_language=row[16],
         )
         for row in trigger_rows
     ]

@@ -215,10 +215,9 @@ class InstalledTrigger:
     shape: int | None = None
     #: The server's fingerprint of the trigger as it is now (fingerprint.DEFINITION_FINGERPRINT).
     definition: str | None = None
-    #: ``pg_trigger.tgfoid`` and the function's language: how ``stats`` finds its counters
-    #: (``track_functions = 'pl'`` counts procedural languages only, not C or SQL).
+    #: ``pg_trigger.tgfoid``: how ``stats`` finds its counters (and its language, which
+    #: decides whether PostgreSQL counts it: read by ``stats``, not by every reconcile).
     function_oid: int | None = None
-    function_language: str | None = None
     #: ``comment`` parsed, once (the planner reads it several times per trigger).
     signature: Signature | None = field(init=False, compare=False, repr=False, default=None)
 

@@ -49,16 +49,23 @@ _SETTINGS = """
 SELECT current_database(), current_setting('track_functions'), now(),
        (SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database())
 """
-# Numbers only: the counters of the given functions and tables. Rows absent here were not
-# counted since they were created or reset (zero when tracking is on).
+# The counters of the given functions and tables, and each function's language (which
+# decides whether it is counted at all: read here, not by every reconcile's catalog query).
+# Counter rows absent here were not counted since created or reset (zero when tracking is on).
 _COUNTERS = """
-SELECT 'function', s.funcid::bigint, s.calls::float8, s.total_time, s.self_time
+SELECT 'function', s.funcid::bigint, s.calls::float8, s.total_time, s.self_time, NULL::text
   FROM pg_stat_user_functions s
  WHERE s.funcid = ANY(%s::oid[])
 UNION ALL
-SELECT 'table', t.relid::bigint, t.n_tup_ins::float8, t.n_tup_upd::float8, t.n_tup_del::float8
+SELECT 'table', t.relid::bigint, t.n_tup_ins::float8, t.n_tup_upd::float8, t.n_tup_del::float8,
+       NULL
   FROM pg_stat_user_tables t
  WHERE t.relid = ANY(%s::oid[])
+UNION ALL
+SELECT 'language', p.oid::bigint, NULL, NULL, NULL, l.lanname::text
+  FROM pg_proc p
+  JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.oid = ANY(%s::oid[])
 """
 
 
@@ -100,6 +107,8 @@ class Reading:
     since: datetime | None = None
     #: The schemas it covers, as asked: ``-s`` names and ``--all-schemas``.
     where: tuple[tuple[str, ...], bool] = ((), False)
+    #: Function OID -> its language (not saved: a diff takes the later reading's).
+    languages: dict[int, str] = field(default_factory=dict)
 
     @property
     def tracking(self) -> bool:
@@ -151,6 +160,7 @@ class Reading:
             tables,
             since=earlier.taken_at,
             where=self.where,
+            languages=self.languages,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -213,16 +223,20 @@ def read(
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(_SETTINGS)
         datname, setting, taken_at, stats_reset = cursor.fetchone()
-        cursor.execute(_COUNTERS, [sorted(set(function_oids)), sorted(set(table_oids))])
+        functions_asked = sorted(set(function_oids))
+        cursor.execute(_COUNTERS, [functions_asked, sorted(set(table_oids)), functions_asked])
         rows = cursor.fetchall()
     functions: dict[int, Counters] = {}
     tables: dict[int, Writes] = {}
-    for kind, oid, a, b, c in rows:
+    languages: dict[int, str] = {}
+    for kind, oid, a, b, c, language in rows:
         if kind == "function":
             functions[int(oid)] = Counters(int(a), float(b), float(c))
-        else:
+        elif kind == "table":
             tables[int(oid)] = Writes(int(a), int(b), int(c))
-    return Reading(datname, setting, taken_at, stats_reset, functions, tables)
+        else:
+            languages[int(oid)] = language
+    return Reading(datname, setting, taken_at, stats_reset, functions, tables, languages=languages)
 
 
 # -- per trigger (pure) ----------------------------------------------------------------------
@@ -344,7 +358,8 @@ def costs(entries: Sequence[Entry], reading: Reading) -> list[Cost]:
         first = group[0].installed
         assert first is not None
         level, events = shape_of(first.shape)
-        counted = counts(reading.track_functions, first.function_language)
+        language = reading.languages.get(oid)
+        counted = counts(reading.track_functions, language)
         counters = reading.functions.get(oid, Counters(0, 0.0, 0.0)) if counted else None
         table_writes = reading.tables.get(first.table.oid)
         writes = (
@@ -362,7 +377,7 @@ def costs(entries: Sequence[Entry], reading: Reading) -> list[Cost]:
                 level=level,
                 events=events,
                 function=f"{first.function_schema}.{first.function_name}",
-                language=first.function_language,
+                language=language,
                 owned=len(group) == 1 and first.owns_function,
                 counted=counted,
                 calls=counters.calls if counters else None,
@@ -452,6 +467,7 @@ def _current(
         reading.functions,
         reading.tables,
         where=where,
+        languages=reading.languages,
     )
 
 
