@@ -281,3 +281,20 @@ def test_non_postgres_alias_is_unallowed_and_untouched(sqlite_alias: str) -> Non
     lines = run("ls", "-d", sqlite_alias).splitlines()
     assert "UNALLOWED N/A      testapp.Protected:protect_delete" in lines
     run("ls", "-d", sqlite_alias, "--check")  # UNALLOWED counts as in sync
+
+
+@pytest.mark.django_db
+def test_verbosity_zero_prints_nothing_and_still_acts(extra_trigger: AddTrigger) -> None:
+    uri = extra_trigger(Plain, bump("quiet"))
+    assert run("install", uri, "-v", "0") == ""  # after the subcommand, as users type it
+    assert pgtrigger.status(uri)[0].status is Status.INSTALLED
+    out = StringIO()
+    call_command("pgtrigger", "uninstall", uri, stdout=out, verbosity=0)
+    assert out.getvalue() == ""
+    assert pgtrigger.status(uri)[0].status is Status.UNINSTALLED
+    assert "Applied: 1 create." in run("install", uri, "-v", "1")
+    # -v 2 after the subcommand shows the SQL, as before it; --json ignores -v 0.
+    assert 'DROP TRIGGER IF EXISTS "pgtrigger_quiet_' in run(
+        "uninstall", uri, "--dry-run", "-v", "2"
+    )
+    assert json.loads(run("uninstall", uri, "--dry-run", "--json", "-v", "0"))["actions"]

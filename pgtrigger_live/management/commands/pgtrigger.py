@@ -4,6 +4,7 @@ output goes through ``self.stdout``."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 from collections.abc import Callable
@@ -59,6 +60,16 @@ class Command(BaseCommand):
                 "every tenant), in one catalog query",
             )
             p.add_argument("--json", action="store_true", help="machine-readable output")
+            # Also after the subcommand (`pgtrigger install -v 0`); SUPPRESS keeps the value
+            # given before it when this one is not given.
+            p.add_argument(
+                "-v",
+                "--verbosity",
+                type=int,
+                choices=[0, 1, 2, 3],
+                default=argparse.SUPPRESS,
+                help="0: print nothing but errors; 2: each action's SQL too",
+            )
 
         ls = sub.add_parser("ls", help="Show the status of every trigger.")
         common(ls)
@@ -263,6 +274,8 @@ class Command(BaseCommand):
                 )
 
     def _plan(self, plan: Plan, options: dict[str, Any]) -> None:
+        if options["verbosity"] == 0 and not options["json"]:
+            return  # Django's convention: -v 0 prints nothing but errors
         if options["json"]:
             self.stdout.write(
                 json.dumps(
