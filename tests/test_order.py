@@ -7,6 +7,7 @@ from collections.abc import Callable
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
@@ -209,6 +210,9 @@ def test_check_reports_a_tie_naming_both(declare: Callable[..., list[str]]) -> N
     assert uris[0] in error.msg
     assert uris[1] in error.msg
     assert error.obj is Plain
+    # Asked for another app only (manage.py check otherapp): not reported there.
+    assert check_orders(app_configs=[apps.get_app_config("auth")]) == []
+    assert len(check_orders(app_configs=[apps.get_app_config("testapp")])) == 1
 
 
 @pytest.mark.django_db(databases=["default", "other"])

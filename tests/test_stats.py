@@ -554,6 +554,19 @@ def test_tracking_off_says_so_and_how_to_turn_it_on_instead_of_zeros(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_ls_stats_heads_the_order_column_too(counted: Callable[..., str]) -> None:
+    ordered = counted(row_trigger("st_ordered", pgtrigger.Insert, order=5))
+    plain = counted(row_trigger("st_plain", pgtrigger.Insert))
+    lines = run("ls", ordered, plain, "--stats").splitlines()
+    head = lines[0].index("trigger")
+    assert lines[0][:head].rstrip().endswith("order")
+    assert [line.index(uri) for line, uri in zip(lines[1:3], (ordered, plain), strict=True)] == [
+        head,
+        head,
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_ls_stats_adds_the_columns(counted: Callable[..., str]) -> None:
     every, big, statement = three_triggers(counted)
     absent = counted(row_trigger("st_absent", pgtrigger.Insert))  # declared, not installed

@@ -215,19 +215,21 @@ def statuses(desired: Iterable[Desired], view: ScopeView, owner_of: OwnerOf) -> 
     claimed: set[tuple[int, str]] = set()
     entries: list[Entry] = []
     scope = view.scope.label
-    items = list(desired)
-    for item in items:  # exact names first: a trigger renamed below is never one claimed here
-        table = view.tables.get(item.db_table) if item.compiled is not None else None
+    # Each declaration with its table (None: not allowed here, or no such table).
+    located = [
+        (item, view.tables.get(item.db_table) if item.compiled is not None else None)
+        for item in desired
+    ]
+    for item, table in located:  # exact names first: a renamed trigger is never one of these
         if table is not None and (table.oid, item.pgid) in index:
             claimed.add((table.oid, item.pgid))
     renamed = _Renamed(index, claimed)
-    for item in items:
+    for item, table in located:
         if item.compiled is None:
             entries.append(
                 Entry(item.uri, item.pgid, Status.UNALLOWED, "not allowed here", scope=scope)
             )
             continue
-        table = view.tables.get(item.db_table)
         if table is None:
             entries.append(
                 Entry(
