@@ -45,6 +45,7 @@ ORDER = [
     "reconcile.schemas",
     "reconcile.catalog",
     "reconcile.planner",
+    "reconcile.nochange",
     "reconcile.citus_safety",
     "reconcile.reporting",
     "reconcile.applier",

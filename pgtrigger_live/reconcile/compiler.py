@@ -104,7 +104,7 @@ def _head(
         level=str(trigger.level or Row),
         timing=f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None,
         signature=signature,
-        shape=_shape(trigger),
+        shape=trigger_shape(trigger),
         has_body=has_body,
         sql=sql,
     )
@@ -163,7 +163,7 @@ _WHEN_BITS = {"BEFORE": 1 << 1, "AFTER": 0, "INSTEAD OF": 1 << 6}
 _EVENT_BITS = {"INSERT": 1 << 2, "DELETE": 1 << 3, "UPDATE": 1 << 4, "TRUNCATE": 1 << 5}
 
 
-def _shape(trigger: Trigger) -> int:
+def trigger_shape(trigger: Trigger) -> int:
     """What pg_trigger.tgtype (and the deferrable flags) must say for this declaration.
 
     Compared with the catalog so a trigger re-created by hand with other timing, level,

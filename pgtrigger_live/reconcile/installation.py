@@ -23,8 +23,8 @@ from pgtrigger_live.exceptions import (
     MigrateReconcileError,
     PgTriggerLiveError,
 )
-from pgtrigger_live.reconcile import applier, catalog, citus_safety, reporting
-from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
+from pgtrigger_live.reconcile import applier, catalog, citus_safety, nochange, reporting
+from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger, trigger_shape
 from pgtrigger_live.reconcile.desired import TableIndex, collect, owner_of, project_tables
 from pgtrigger_live.reconcile.digest import Digester
 from pgtrigger_live.reconcile.planner import (
@@ -42,6 +42,7 @@ from pgtrigger_live.reconcile.schemas import scopes as schema_scopes
 from pgtrigger_live.reconcile.state import (
     HASH_VERSION,
     CompiledTrigger,
+    Declared,
     Desired,
     Enabled,
     Owner,
@@ -95,17 +96,23 @@ def _read(
     items: list[tuple[str, type[models.Model], Trigger]],
     schemas: Sequence[str],
     all_schemas: bool,
-) -> _Reading:
-    """Ask the router per scope, then compile each allowed declaration once while the
-    catalog query for every scope runs on the server."""
+    *,
+    prune: bool | None = None,
+) -> _Reading | None:
+    """Ask the router per scope, then digest each allowed declaration while the catalog
+    query for every scope runs on the server; compile what the catalog does not vouch for.
+
+    ``prune``: an install asks (whether it prunes); then None is returned when the no-op
+    verdict (``nochange.py``) finds nothing to do, before anything is built from the rows.
+    """
     scopes, routing = schema_scopes(alias, schemas, all_schemas=all_schemas)
     allowed_in: list[list[bool]] = []
     if routing is None:  # the router answers the same for every scope: ask once
-        allowed_in = [[allowed(model, alias) for _, model, _ in items]] * len(scopes)
+        allowed_in = [_allowed(items, alias)] * len(scopes)
     else:
         for scope in scopes:
             with routing(scope.schema):
-                allowed_in.append([allowed(model, alias) for _, model, _ in items])
+                allowed_in.append(_allowed(items, alias))
     wanted = [any(flags[i] for flags in allowed_in) for i in range(len(items))]
     tables = list(
         dict.fromkeys(m._meta.db_table for (_, m, _), w in zip(items, wanted, strict=True) if w)
@@ -116,10 +123,14 @@ def _read(
     qualified = [_qualified(key) for key in index if key[0] is not None]
     connection = connections[alias]
     connection.ensure_connection()
-    digester = Digester.for_connection(connection)
+    vendor, major = connection.vendor, getattr(connection, "pg_version", 0) // 10000
 
-    def declared() -> tuple[list[str | None], list[str | None]]:
-        """Digests and Postgres ids: pure work on the declarations, no connection used."""
+    one_scope = allowed_in[0] if prune is not None and len(scopes) == 1 else None
+
+    def declared() -> _Declared:
+        """Digests and Postgres ids (pure work on the declarations, no connection), and for
+        an install of one scope what the no-op verdict needs (None: it cannot tell)."""
+        digester = Digester(vendor, major)
         digests = [
             digester.digest(model, trigger) if w else None
             for (_, model, trigger), w in zip(items, wanted, strict=True)
@@ -128,21 +139,29 @@ def _read(
             trigger.get_pgid(model) if digest is not None else None
             for (_, model, trigger), digest in zip(items, digests, strict=True)
         ]
-        return digests, pgids
+        verdict = None
+        if one_scope is not None:
+            verdict = _verdict_input(items, one_scope, digests, pgids)
+        return digests, pgids, verdict
 
     # What needs no catalog is done while the server runs the query. psycopg 3 sends the
     # query in pipeline mode, so it is done inline; psycopg2 cannot, but releases the GIL while
     # it waits: there it runs in a thread of its own (unless too little to pay for a thread).
     # Not a thread under psycopg 3: its wait loop needs the GIL, and losing it costs more.
     with contextlib.ExitStack() as stack:
-        work: Future[tuple[list[str | None], list[str | None]]] | None = None
+        work: Future[_Declared] | None = None
         driver = getattr(connection, "Database", None)
         if len(items) >= THREAD_FROM and getattr(driver, "__name__", "") == "psycopg2":
             pool = stack.enter_context(ThreadPoolExecutor(1, "pgtrigger_live-digest"))
             work = pool.submit(declared)
         with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-            digests, pgids = work.result() if work is not None else declared()
-            snapshot = finish()
+            digests, pgids, verdict = work.result() if work is not None else declared()
+            fetched = finish()
+    if verdict is not None and prune is not None:
+        glance = fetched.glance()
+        if glance is not None and nochange.unchanged(verdict, glance, prune=prune):
+            return None
+    snapshot = fetched.snapshot()
     signed = _signed_by_digest(snapshot)
     compiled: list[CompiledTrigger | None] = []
     for (uri, model, trigger), w, digest, pgid in zip(items, wanted, digests, pgids, strict=True):
@@ -180,6 +199,41 @@ def _read(
 
 #: Declarations from which their digests are computed in a thread, next to the catalog query.
 THREAD_FROM = 50
+#: Per declaration its digest and Postgres id (None: not allowed here, or no digest); and the
+#: input of the no-op verdict (None: it cannot tell).
+_Declared = tuple[list[str | None], list[str | None], "list[Declared] | None"]
+
+
+def _verdict_input(
+    items: Sequence[tuple[str, type[models.Model], Trigger]],
+    allowed_here: list[bool],
+    digests: list[str | None],
+    pgids: list[str | None],
+) -> list[Declared] | None:
+    """The declarations allowed here, as the no-op verdict reads them (None: one has no
+    digest, so it is compiled in full and only the planner can tell)."""
+    found = []
+    for (_, model, trigger), flag, digest, pgid in zip(
+        items, allowed_here, digests, pgids, strict=True
+    ):
+        if not flag:
+            continue
+        if digest is None or pgid is None:
+            return None
+        found.append(Declared(model._meta.db_table, pgid, digest, trigger_shape(trigger)))
+    return found
+
+
+def _allowed(items: Sequence[tuple[str, type[models.Model], Trigger]], alias: str) -> list[bool]:
+    """Whether the router allows each declaration's model here: asked once per model."""
+    answers: dict[type[models.Model], bool] = {}
+    flags = []
+    for _, model, _ in items:
+        flag = answers.get(model)
+        if flag is None:
+            flag = answers[model] = allowed(model, alias)
+        flags.append(flag)
+    return flags
 
 
 def _signed_by_digest(snapshot: Snapshot) -> dict[str, Signature]:
@@ -216,14 +270,19 @@ def _reconcile(
     all_schemas: bool = False,
     progress: Progress | None = None,
     installs: bool = False,
+    prunes: bool | None = None,
 ) -> Plan:
+    """``prunes``: given by ``install`` (whether its plan prunes), so that a database in sync
+    is told from the catalog rows alone (``nochange.py``), without planning."""
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
     items = registry.select(*selectors)  # unknown URIs fail here, before anything is sent
     selected = {uri for uri, _, _ in items} if selectors else None
     # A bad declaration or schema fails while reading: before any change.
-    reading = _read(alias, items, schemas, all_schemas)
+    reading = _read(alias, items, schemas, all_schemas, prune=prunes)
+    if reading is None:
+        return Plan()
     if installs and reading.snapshot.citus:
         _refuse_unsafe_on_citus(alias, reading, items)
 
@@ -391,6 +450,7 @@ def _install(
         all_schemas=all_schemas,
         progress=progress,
         installs=True,
+        prunes=prune,
     )
 
 
@@ -489,6 +549,7 @@ def status(
     if not is_postgres(alias):
         return statuses(collect(alias, items), ScopeView(Scope()), lambda _: Owner.UNKNOWN)
     reading = _read(alias, items, schemas, all_schemas)
+    assert reading is not None  # only an install (``prune``) may be told "in sync"
     entries = [e for scope in reading.entries(reading.snapshot) for e in scope]
     if not uris:
         return entries

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pgtrigger_live import citus
 
@@ -83,6 +84,21 @@ class Signature:
         """The comment without the fingerprint: the part the code determines."""
         text = f"{COMMENT_PREFIX}:{self.version}:{self.clause_hash}:{self.body_md5}"
         return f"{text}:{DIGEST_TAG}{self.digest}" if self.digest else text
+
+    @staticmethod
+    def confirms(comment: str | None, body_md5: str | None, digest: str, definition: str) -> bool:
+        """The comment is a current signature recording exactly this body, digest and fingerprint.
+
+        What ``parse`` and the planner's comparisons conclude for an up-to-date trigger (hash
+        format, body md5, digest, fingerprint all equal), in one string test: the no-op
+        verdict (``nochange.py``) asks it of every trigger without parsing any comment.
+        """
+        if comment is None or body_md5 is None:
+            return False
+        head = f"{COMMENT_PREFIX}:{HASH_VERSION}:"
+        tail = f":{body_md5}:{DIGEST_TAG}{digest}:{definition}"
+        # Five colons: the head's two and the tail's three, so the two cannot overlap.
+        return comment.startswith(head) and comment.endswith(tail) and comment.count(":") == 5
 
     @classmethod
     def parse(cls, comment: str | None) -> Signature | None:
@@ -298,6 +314,48 @@ class Snapshot:
     @property
     def triggers(self) -> list[InstalledTrigger]:
         return self.views[0].triggers if self.views else []
+
+
+class Sighting(NamedTuple):
+    """One trigger row of the catalog, as read for the no-op verdict (``nochange.py``).
+
+    A plain tuple: a reconcile in sync reads hundreds of them and builds nothing else.
+    """
+
+    table_oid: int
+    pgid: str
+    comment: str | None
+    #: It executes a function of its own name in its table's schema (``owns_function``).
+    own_function: bool
+    function_md5: str | None
+    shape: int
+    definition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """What a one-scope catalog read shows, before it is turned into a Snapshot.
+
+    Only for a read whose single scope exists and whose database has no Citus: anything else
+    is planned from the Snapshot (``catalog.Fetched.glance`` returns None).
+    """
+
+    #: ``db_table`` -> the oid of the table it resolves to (None: no such table).
+    tables: dict[str, int | None]
+    #: Every trigger of ours the scope may own (the same rows as its ScopeView).
+    triggers: list[Sighting]
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """What the no-op verdict knows of one declaration allowed here, without compiling it."""
+
+    db_table: str
+    pgid: str
+    #: The declaration digest (``digest.py``); None: only compiling can tell.
+    digest: str | None
+    #: What ``pg_trigger.tgtype`` must say (``CompiledTrigger.shape``).
+    shape: int
 
 
 @dataclass(frozen=True, slots=True)
