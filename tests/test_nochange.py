@@ -17,6 +17,7 @@ from django.db import connection
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
+from pgtrigger_live.exceptions import SchemaError
 from pgtrigger_live.reconcile import catalog
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger, trigger_shape
 from pgtrigger_live.reconcile.installation import _signed_by_digest
@@ -37,7 +38,7 @@ from pgtrigger_live.reconcile.state import (
     TableRef,
 )
 from tests.conftest import catalog_state
-from tests.testapp.models import Plain
+from tests.testapp.models import CondRow, Plain
 
 AddTrigger = Callable[[type[Any], pgtrigger.Trigger], str]
 
@@ -312,9 +313,14 @@ def test_an_install_in_sync_is_decided_from_the_rows(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("schema", "name"), [("public", "verdict_other"), ("verdict_elsewhere", None)]
+)
 def test_a_trigger_pointed_at_another_function_by_hand_is_replaced(
-    extra_trigger: AddTrigger, snapshots_built: list[int]
+    extra_trigger: AddTrigger, schema: str, name: str | None
 ) -> None:
+    # A copy of its function (same source) under another name, or under its own name in
+    # another schema: only the function's identity tells them apart.
     uri = extra_trigger(Plain, _base())
     pgtrigger.install(uri)
     pgid = _base().get_pgid(Plain)
@@ -322,15 +328,17 @@ def test_a_trigger_pointed_at_another_function_by_hand_is_replaced(
     with connection.cursor() as cursor:  # the same trigger, a copy of its function; comment kept
         cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", [pgid])
         (source,) = cursor.fetchone()  # type: ignore[misc]
+        cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        function = f'"{schema}"."{name or pgid}"'
         cursor.execute(
-            "SELECT format('CREATE FUNCTION verdict_other() RETURNS trigger "
+            f"SELECT format('CREATE FUNCTION {function}() RETURNS trigger "
             "LANGUAGE plpgsql AS %%L', %s::text)",
             [source],
         )
         cursor.execute(cursor.fetchone()[0])  # type: ignore[index]
         cursor.execute(
             f'CREATE OR REPLACE TRIGGER "{pgid}" BEFORE UPDATE ON testapp_plain '
-            "FOR EACH ROW EXECUTE FUNCTION verdict_other()"
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
         )
     hand = catalog_state()[pgid]
     assert hand["comment"] == before["comment"]  # what makes this case hard to see
@@ -358,3 +366,52 @@ def test_a_leftover_of_ours_is_pruned_by_a_full_install(
     assert pgid not in catalog_state()
     snapshots_built.clear()
     assert pgtrigger.install().actions == ()
+
+
+@pytest.fixture
+def two_schemas(settings: Any) -> list[str]:
+    names = ["verdict_a", "verdict_b"]
+    with connection.cursor() as cursor:
+        for schema in names:
+            cursor.execute(f'CREATE SCHEMA "{schema}"')
+            cursor.execute(
+                f'CREATE TABLE "{schema}".testapp_plain (LIKE public.testapp_plain INCLUDING ALL)'
+            )
+    settings.PGTRIGGER_LIVE_SCHEMAS = names
+    return names
+
+
+@pytest.mark.django_db
+def test_every_schema_in_sync_is_decided_from_the_rows(
+    extra_trigger: AddTrigger, snapshots_built: list[int], two_schemas: list[str]
+) -> None:
+    uri = extra_trigger(Plain, _base())
+    pgid = _base().get_pgid(Plain)
+    # CondRow's table is in public only: each scope reaches it through its search path.
+    shared = extra_trigger(CondRow, _base(name="shared", func="RETURN NEW;"))
+    first = pgtrigger.install(uri, shared, all_schemas=True)
+    assert sorted(a.table.schema for a in first.actions) == ["public", *two_schemas]
+    snapshots_built.clear()
+    assert pgtrigger.install(uri, shared, all_schemas=True).actions == ()
+    assert snapshots_built == []
+    # One schema's function edited by hand: the verdict hands over, the planner acts there only.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE OR REPLACE FUNCTION "verdict_b"."{pgid}"() RETURNS trigger '
+            "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"
+        )
+    plan = pgtrigger.install(uri, all_schemas=True)
+    assert [(a.kind, a.table.schema) for a in plan.actions] == [(ActionKind.REPLACE, "verdict_b")]
+    assert len(snapshots_built) == 2  # planned in full, then read again under the lock
+    snapshots_built.clear()
+    assert pgtrigger.install(uri, all_schemas=True).actions == ()
+    assert snapshots_built == []
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_registry")
+def test_a_schema_that_does_not_exist_fails_even_with_nothing_declared() -> None:
+    # Nothing to compare, so nothing to do, but the schema asked for is not there: the
+    # verdict leaves it to the planner, which says so.
+    with pytest.raises(SchemaError, match="verdict_missing"):
+        pgtrigger.install(schemas=["verdict_missing"])

@@ -178,36 +178,55 @@ class Fetched:
             self._snapshot = _snapshot(self.connection, self.rows, self.scopes, self.names, kinds)
         return self._snapshot
 
-    def glance(self) -> Glance | None:
-        """The tables and triggers of the only scope, as plain data; None when the read has
-        several scopes, a scope that does not exist, or Citus (plan from the snapshot)."""
-        if len(self.scopes) != 1:
-            return None
-        oids: dict[tuple[str | None, str], int] = {}
-        triggers: list[Sighting] = []
+    def glances(self) -> list[Glance] | None:
+        """Each scope's tables and triggers as plain data (the same rows its ScopeView gets);
+        None when a scope names a schema that does not exist or the database has Citus: only
+        the snapshot says what to do then (skip with a warning, fail, read table kinds)."""
+        homes: dict[int, str] = {}
+        schema_oids: dict[str, int] = {}
+        tables: list[tuple[int | None, tuple[str | None, str], int, str]] = []
+        by_schema: dict[int, list[Sighting]] = {}
+        by_table: dict[int, list[Sighting]] = {}
         for row in self.rows:
             kind = row[0]
             if kind == "trigger":
                 function_schema = row[10]
-                triggers.append(
-                    Sighting(
-                        int(row[5]),
-                        row[6],
-                        row[8],
-                        row[11] == row[6]
-                        and function_schema is not None
-                        and int(function_schema) == row[1],
-                        row[12],
-                        row[13],
-                        row[14],
-                    )
+                sighting = Sighting(
+                    int(row[5]),
+                    row[6],
+                    row[8],
+                    row[11] == row[6]
+                    and function_schema is not None
+                    and int(function_schema) == row[1],
+                    row[12],
+                    row[13],
+                    row[14],
                 )
+                by_schema.setdefault(row[1], []).append(sighting)
+                by_table.setdefault(sighting.table_oid, []).append(sighting)
             elif kind == "table":
-                oids[(row[2], row[3])] = int(row[5])
-            elif kind == "citus" or (kind == "scope" and row[3] is None):
+                tables.append((row[1], (row[2], row[3]), int(row[5]), row[6]))
+            elif kind == "schema":
+                schema_oids[row[3]] = row[1]
+            elif kind == "citus" or (kind == "scope" and row[3] is None and row[2] is not None):
                 return None
-        tables = {db_table: oids.get(pair) for db_table, pair in self.names.items()}
-        return Glance(tables, triggers)
+            elif kind == "scope" and row[3] is not None:
+                homes[row[1]] = row[3]
+        result = []
+        for number in range(1, len(self.scopes) + 1):
+            home = homes.get(number)
+            pairs: dict[tuple[str | None, str], int] = {}
+            elsewhere: list[int] = []
+            for scope_no, pair, oid, schema in tables:
+                if scope_no is None or scope_no == number:
+                    pairs[pair] = oid
+                    if schema != home:
+                        elsewhere.append(oid)
+            seen = list(by_schema.get(schema_oids[home], ())) if home is not None else []
+            for oid in sorted(set(elsewhere)):
+                seen.extend(by_table.get(oid, ()))
+            result.append(Glance({t: pairs.get(pair) for t, pair in self.names.items()}, seen))
+        return result
 
 
 @contextmanager

@@ -125,8 +125,6 @@ def _read(
     connection.ensure_connection()
     vendor, major = connection.vendor, getattr(connection, "pg_version", 0) // 10000
 
-    one_scope = allowed_in[0] if prune is not None and len(scopes) == 1 else None
-
     def declared() -> _Declared:
         """Digests and Postgres ids (pure work on the declarations, no connection), and for
         an install of one scope what the no-op verdict needs (None: it cannot tell)."""
@@ -140,8 +138,8 @@ def _read(
             for (_, model, trigger), digest in zip(items, digests, strict=True)
         ]
         verdict = None
-        if one_scope is not None:
-            verdict = _verdict_input(items, one_scope, digests, pgids)
+        if prune is not None:  # an install: what the no-op verdict reads, per scope
+            verdict = _verdict_inputs(items, allowed_in, digests, pgids)
         return digests, pgids, verdict
 
     # What needs no catalog is done while the server runs the query. psycopg 3 sends the
@@ -158,8 +156,11 @@ def _read(
             digests, pgids, verdict = work.result() if work is not None else declared()
             fetched = finish()
     if verdict is not None and prune is not None:
-        glance = fetched.glance()
-        if glance is not None and nochange.unchanged(verdict, glance, prune=prune):
+        glances = fetched.glances()
+        if glances is not None and all(
+            nochange.unchanged(declared, glance, prune=prune)
+            for declared, glance in zip(verdict, glances, strict=True)
+        ):
             return None
     snapshot = fetched.snapshot()
     signed = _signed_by_digest(snapshot)
@@ -199,29 +200,40 @@ def _read(
 
 #: Declarations from which their digests are computed in a thread, next to the catalog query.
 THREAD_FROM = 50
-#: Per declaration its digest and Postgres id (None: not allowed here, or no digest); and the
-#: input of the no-op verdict (None: it cannot tell).
-_Declared = tuple[list[str | None], list[str | None], "list[Declared] | None"]
+#: Per declaration its digest and Postgres id (None: not allowed here, or no digest); and, per
+#: scope, the input of the no-op verdict (None: it cannot tell).
+_Declared = tuple[list[str | None], list[str | None], "list[list[Declared]] | None"]
 
 
-def _verdict_input(
+def _verdict_inputs(
     items: Sequence[tuple[str, type[models.Model], Trigger]],
-    allowed_here: list[bool],
+    allowed_in: list[list[bool]],
     digests: list[str | None],
     pgids: list[str | None],
-) -> list[Declared] | None:
-    """The declarations allowed here, as the no-op verdict reads them (None: one has no
-    digest, so it is compiled in full and only the planner can tell)."""
-    found = []
-    for (_, model, trigger), flag, digest, pgid in zip(
-        items, allowed_here, digests, pgids, strict=True
-    ):
-        if not flag:
-            continue
-        if digest is None or pgid is None:
-            return None
-        found.append(Declared(model._meta.db_table, pgid, digest, trigger_shape(trigger)))
-    return found
+) -> list[list[Declared]] | None:
+    """Per scope, the declarations allowed there as the no-op verdict reads them (None: one
+    has no digest, so it is compiled in full and only the planner can tell). Scopes the
+    router answers alike for share one list."""
+    shapes: dict[int, int] = {}
+    lists: dict[tuple[bool, ...], list[Declared]] = {}
+    result = []
+    for flags in allowed_in:
+        key = tuple(flags)
+        found = lists.get(key)
+        if found is None:
+            found = lists[key] = []
+            for i, ((_, model, trigger), flag) in enumerate(zip(items, flags, strict=True)):
+                if not flag:
+                    continue
+                digest, pgid = digests[i], pgids[i]
+                if digest is None or pgid is None:
+                    return None
+                shape = shapes.get(i)
+                if shape is None:
+                    shape = shapes[i] = trigger_shape(trigger)
+                found.append(Declared(model._meta.db_table, pgid, digest, shape))
+        result.append(found)
+    return result
 
 
 def _allowed(items: Sequence[tuple[str, type[models.Model], Trigger]], alias: str) -> list[bool]:
