@@ -59,6 +59,10 @@ PRUNABLE = Sighting(
 )
 
 
+SECOND = BASE._replace(pgid=PGID + "2", comment=SIGNED.replace(DIGEST, "c" * 24))
+DECLARED_SECOND = Declared("testapp_plain", PGID + "2", "c" * 24, DECLARED.shape)
+
+
 def _with(**changes: object) -> Sighting:
     return BASE._replace(**changes)
 
@@ -73,6 +77,8 @@ def _comment(part: int, value: str) -> str:
 CASES: list[tuple[str, list[Sighting], list[Declared], bool, bool]] = [
     ("installed as signed", [BASE], [DECLARED], True, True),
     ("nothing declared, nothing installed", [], [], True, True),
+    ("two installed as signed", [SECOND, BASE], [DECLARED, DECLARED_SECOND], True, True),
+    ("one of two installed", [BASE], [DECLARED, DECLARED_SECOND], True, False),
     ("not installed", [], [DECLARED], True, False),
     ("installed under another name", [_with(pgid=PGID + "x")], [DECLARED], False, False),
     ("on another table", [_with(table_oid=OTHER.oid)], [DECLARED], False, False),
@@ -123,6 +129,7 @@ CASES: list[tuple[str, list[Sighting], list[Declared], bool, bool]] = [
     ("another shape declared", [BASE], [dataclasses.replace(DECLARED, shape=1)], True, False),
     ("one of ours left over, pruning", [BASE, PRUNABLE], [DECLARED], True, False),
     ("one of ours left over, not pruning", [BASE, PRUNABLE], [DECLARED], False, True),
+    ("one of ours left over first, not pruning", [PRUNABLE, BASE], [DECLARED], False, True),
     (
         "django-pgtrigger's left over, pruning",
         [BASE, PRUNABLE._replace(comment="e" * 40)],
