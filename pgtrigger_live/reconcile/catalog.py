@@ -184,7 +184,8 @@ class Fetched:
         the snapshot says what to do then (skip with a warning, fail, read table kinds)."""
         homes: dict[int, str] = {}
         schema_oids: dict[str, int] = {}
-        tables: list[tuple[int | None, tuple[str | None, str], int, str]] = []
+        #: scope number (None: every scope) -> (schema, name) asked, oid, schema found.
+        tables: dict[int | None, list[tuple[tuple[str | None, str], int, str]]] = {}
         by_schema: dict[int, list[Sighting]] = {}
         by_table: dict[int, list[Sighting]] = {}
         for row in self.rows:
@@ -205,7 +206,7 @@ class Fetched:
                 by_schema.setdefault(row[1], []).append(sighting)
                 by_table.setdefault(sighting.table_oid, []).append(sighting)
             elif kind == "table":
-                tables.append((row[1], (row[2], row[3]), int(row[5]), row[6]))
+                tables.setdefault(row[1], []).append(((row[2], row[3]), int(row[5]), row[6]))
             elif kind == "schema":
                 schema_oids[row[3]] = row[1]
             elif kind == "citus" or (kind == "scope" and row[3] is None and row[2] is not None):
@@ -217,11 +218,10 @@ class Fetched:
             home = homes.get(number)
             pairs: dict[tuple[str | None, str], int] = {}
             elsewhere: list[int] = []
-            for scope_no, pair, oid, schema in tables:
-                if scope_no is None or scope_no == number:
-                    pairs[pair] = oid
-                    if schema != home:
-                        elsewhere.append(oid)
+            for pair, oid, schema in [*tables.get(None, ()), *tables.get(number, ())]:
+                pairs[pair] = oid
+                if schema != home:
+                    elsewhere.append(oid)
             seen = list(by_schema.get(schema_oids[home], ())) if home is not None else []
             for oid in sorted(set(elsewhere)):
                 seen.extend(by_table.get(oid, ()))
