@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
 from pgtrigger_live.reconcile.compiler import IGNORE_CHECK
-from pgtrigger_live.reconcile.operations import CreateFunction
+from pgtrigger_live.reconcile.operations import SHARE_UPDATE_EXCLUSIVE, CreateFunction
 from pgtrigger_live.reconcile.planner import ActionKind
 from pgtrigger_live.reconcile.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
@@ -586,14 +587,17 @@ def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigg
 # -- upgrading from the previous release ---------------------------------------------------------
 
 PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous_release.sql"
+#: Statements that re-create or alter a trigger, and the table lock modes the applier asks.
+RE_CREATES = re.compile(r"CREATE (?:OR REPLACE )?TRIGGER|DROP |ALTER TABLE", re.I)
+RE_LOCK_MODES = re.compile(r"\(\d+::oid, '([A-Z ]+)'\)")
 
 
 @pytest.mark.django_db
 def test_upgrading_from_the_previous_release_replaces_function_bodies_only() -> None:
     """The triggers as the previous release installed them (tests/fixtures/dump_triggers.py
     says how the file was made): the ignore check changed (2026-12-05), so each function is
-    replaced in place (CREATE OR REPLACE FUNCTION: no table lock); no trigger is touched and
-    every OID is kept. Until then the old functions honour this release's ignore()."""
+    replaced in place (CREATE OR REPLACE FUNCTION, and the comment re-signed); no trigger is
+    re-created, no read or write is blocked, every OID is kept. Until then the old functions honour this release's ignore()."""
     pgtrigger.uninstall()
     with connection.cursor() as cursor:
         cursor.execute(PREVIOUS_RELEASE.read_text())
@@ -617,8 +621,11 @@ def test_upgrading_from_the_previous_release_replaces_function_bodies_only() -> 
     assert all([type(op) for op in a.ops] == [CreateFunction] for a in plan.actions)
     with CaptureQueriesContext(connection) as sent:
         pgtrigger.install()
-    ddl = [q["sql"] for q in sent if "FUNCTION" in q["sql"] or "TRIGGER" in q["sql"]]
-    assert not any("CREATE TRIGGER" in q or "DROP" in q for q in ddl), ddl
+    sql = "\n".join(q["sql"] for q in sent)
+    assert sql.count("CREATE OR REPLACE FUNCTION") == len(before)
+    assert [m.group(0) for m in RE_CREATES.finditer(sql)] == []
+    # The comment's lock only (COMMENT ON TRIGGER): it blocks no read or write.
+    assert set(RE_LOCK_MODES.findall(sql)) == {SHARE_UPDATE_EXCLUSIVE}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.tgname, t.oid, t.tgfoid, p.prosrc FROM pg_trigger t "
