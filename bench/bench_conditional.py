@@ -3,13 +3,15 @@
     python bench/bench_conditional.py                 # about a minute; prints a Markdown report
     python bench/bench_conditional.py --rows 50000 --repeat 3
 
-Run by hand, never by pytest. Four identical tables (id, value, version) get:
+Run by hand, never by pytest. Five identical tables (id, value, version) get:
 
 * ``plain``: no trigger;
 * ``hand``: the trigger written by hand: ``BEFORE UPDATE ... WHEN (OLD.value IS DISTINCT FROM
   NEW.value)`` running ``NEW.version := OLD.version + 1; RETURN NEW;``;
 * ``live``: the same trigger declared with pgtrigger_live and installed with the exact SQL its
   compiler produces (its ``ignore`` check included);
+* ``before``: ``live`` with the ignore check of the releases before 2026-12-05 instead
+  (``PREVIOUS_CHECK``), so one run compares the two checks;
 * ``ref``: the same trigger declared with django-pgtrigger 4.17.0 (its own virtualenv,
   bench/.venv-pgtrigger, made on first use) and installed with the SQL it renders.
 
@@ -40,9 +42,16 @@ VENV = BENCH / ".venv-pgtrigger"
 sys.path.insert(0, str(REPO))
 from pgtrigger_live.testing import postgres as pgtest  # noqa: E402  (importable once the repo root is on the path)
 
-VARIANTS = ("plain", "hand", "live", "ref")
+VARIANTS = ("plain", "hand", "live", "before", "ref")
 CONDITION_SQL = 'OLD."value" IS DISTINCT FROM NEW."value"'
 BODY = "NEW.version := OLD.version + 1; RETURN NEW;"
+#: The ignore check of the releases before 2026-12-05 (tests/fixtures/previous_release.sql).
+PREVIOUS_CHECK = (
+    "IF TG_NAME = ANY(coalesce(nullif(current_setting('pgtrigger.ignore', true), '')::text[],"
+    " '{}')) THEN\n"
+    "    IF TG_OP = 'DELETE' THEN RETURN OLD; ELSE RETURN NEW; END IF;\n"
+    "  END IF;"
+)
 SCENARIOS = {
     "true": "UPDATE {table} SET value = value + 1",
     "false": "UPDATE {table} SET version = version",
@@ -104,8 +113,12 @@ def ensure_venv() -> Path:
     return python
 
 
-def live_sql(table: str, url: str) -> list[str]:
-    """The statements pgtrigger_live installs for the trigger on ``table``."""
+def live_sql(table: str, url: str, model: str = "LiveRow", previous: bool = False) -> list[str]:
+    """The statements pgtrigger_live installs for the trigger on ``table``.
+
+    ``model`` names the model (the trigger's id, so its function's name, depends on it);
+    ``previous`` swaps in the ignore check of the releases before 2026-12-05.
+    """
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
@@ -115,17 +128,20 @@ def live_sql(table: str, url: str) -> list[str]:
 
     import pgtrigger_live as pgtrigger
     from pgtrigger_live.reconcile import ddl
-    from pgtrigger_live.reconcile.compiler import compile_trigger
+    from pgtrigger_live.reconcile.compiler import IGNORE_CHECK, compile_trigger
     from pgtrigger_live.reconcile.state import TableRef
 
-    class LiveRow(models.Model):  # noqa: DJ008
-        value = models.IntegerField()
-        version = models.IntegerField()
-
-        class Meta:
-            app_label = "bench"
-            db_table = table
-            managed = False
+    meta = type("Meta", (), {"app_label": "bench", "db_table": table, "managed": False})
+    row = type(
+        model,
+        (models.Model,),
+        {
+            "__module__": __name__,
+            "value": models.IntegerField(),
+            "version": models.IntegerField(),
+            "Meta": meta,
+        },
+    )
 
     trigger = pgtrigger.Trigger(
         name="bump_version",
@@ -134,9 +150,13 @@ def live_sql(table: str, url: str) -> list[str]:
         condition=pgtrigger.Q(old__value__df=pgtrigger.F("new__value")),
         func=BODY,
     )
-    compiled = compile_trigger(LiveRow, trigger, connection)
+    compiled = compile_trigger(row, trigger, connection)
     ref = TableRef("public", table, 0)
-    return [ddl.create_function(compiled, ref), ddl.create_trigger(compiled, ref, replace=False)]
+    function = ddl.create_function(compiled, ref)
+    if previous:
+        assert IGNORE_CHECK in function
+        function = function.replace(IGNORE_CHECK, PREVIOUS_CHECK)
+    return [function, ddl.create_trigger(compiled, ref, replace=False)]
 
 
 def hand_sql(table: str) -> list[str]:
@@ -169,6 +189,8 @@ def setup(conn: psycopg.Connection[Any], rows: int, url: str) -> None:
         conn.execute(statement)
     for statement in live_sql("bench_live", url):
         conn.execute(statement)
+    for statement in live_sql("bench_before", url, "BeforeRow", previous=True):
+        conn.execute(statement)
     conn.execute(ref)  # several statements, no parameters
     for variant in VARIANTS:
         conn.execute(f"VACUUM ANALYZE bench_{variant}")
@@ -183,7 +205,18 @@ def time_update(conn: psycopg.Connection[Any], statement: str) -> float:
     return elapsed
 
 
-def measure(conn: psycopg.Connection[Any], repeat: int) -> dict[tuple[str, str], list[float]]:
+def measure(
+    conn: psycopg.Connection[Any], repeat: int, cpu: dict[tuple[str, str], list[float]]
+) -> dict[tuple[str, str], list[float]]:
+    """Wall times per (variant, scenario); ``cpu`` gets the backend's CPU time of each
+    UPDATE when the server runs on this machine (``/proc/<pid>/schedstat``): other jobs on a
+    shared machine disturb it less than the wall clock."""
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+    schedstat = Path(f"/proc/{pid}/schedstat")
+
+    def cpu_s() -> float:
+        return int(schedstat.read_text().split()[0]) / 1e9 if schedstat.exists() else 0.0
+
     times: dict[tuple[str, str], list[float]] = {}
     runs = [(v, s) for v in VARIANTS for s in SCENARIOS]
     for _ in range(repeat):
@@ -192,7 +225,10 @@ def measure(conn: psycopg.Connection[Any], repeat: int) -> dict[tuple[str, str],
             table = f"bench_{variant}"
             conn.execute(f"VACUUM {table}")
             statement = SCENARIOS[scenario].format(table=table)
+            before = cpu_s()
             times.setdefault((variant, scenario), []).append(time_update(conn, statement))
+            if schedstat.exists():
+                cpu.setdefault((variant, scenario), []).append(cpu_s() - before)
     return times
 
 
@@ -237,7 +273,8 @@ def main() -> None:
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             setup(conn, args.rows, url)
-            times = measure(conn, args.repeat)
+            cpu: dict[tuple[str, str], list[float]] = {}
+            times = measure(conn, args.repeat, cpu)
             version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
             for variant in VARIANTS:
                 conn.execute(f"DROP TABLE bench_{variant} CASCADE")
@@ -247,6 +284,10 @@ def main() -> None:
         if server is not None:
             server.stop()
     print(report(times, args, version, plain_wrapper, with_wrapper))
+    if cpu:
+        print("\nThe same rounds in backend CPU time (`/proc/<pid>/schedstat`):\n")
+        cpu_report = report(cpu, args, version, plain_wrapper, with_wrapper)
+        print("\n\n".join(cpu_report.split("\n\n")[1:3]))  # the table and the ratios
 
 
 def report(
@@ -273,6 +314,17 @@ def report(
             f"| {med[(variant, 'false')]:.0f} ms | {overhead(variant, 'false'):.0f} ms |"
         )
     best = {key: min(values) * 1000 for key, values in times.items()}
+
+    def paired(a: str, b: str) -> float:
+        """Median over rounds of a's time minus b's in the same round (condition true)."""
+        pairs = zip(times[(a, "true")], times[(b, "true")], strict=True)
+        return statistics.median(x - y for x, y in pairs) * 1000
+
+    def paired_ratio(a: str, b: str) -> float:
+        """Median over rounds of a's time over b's in the same round (condition true)."""
+        pairs = zip(times[(a, "true")], times[(b, "true")], strict=True)
+        return statistics.median(x / y for x, y in pairs)
+
     live_vs_hand = med[("live", "true")] / med[("hand", "true")]
     overhead_ratio = overhead("ref", "true") / overhead("live", "true")
     false_delta = med[("live", "false")] - med[("hand", "false")]
@@ -283,6 +335,13 @@ def report(
         f"{best[('live', 'true')] / best[('hand', 'true')]:.3f}x",
         f"- condition true, live / hand (trigger overhead): "
         f"{overhead('live', 'true') / overhead('hand', 'true'):.3f}x",
+        f"- condition true, before / hand (total time): "
+        f"{med[('before', 'true')] / med[('hand', 'true')]:.3f}x; best round each: "
+        f"{best[('before', 'true')] / best[('hand', 'true')]:.3f}x",
+        f"- condition true, paired by round: live / hand {paired_ratio('live', 'hand'):.3f}x, "
+        f"before / hand {paired_ratio('before', 'hand'):.3f}x",
+        f"- condition true, live - before: {med[('live', 'true')] - med[('before', 'true')]:+.1f} ms "
+        f"(paired by round: {paired('live', 'before'):+.1f} ms)",
         f"- condition true, django-pgtrigger overhead / live overhead: {overhead_ratio:.2f}x "
         "(target >= 1.8x)",
         f"- condition false, live - hand: {false_delta:+.1f} ms "

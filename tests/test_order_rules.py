@@ -158,7 +158,7 @@ def test_the_function_of_an_ordered_trigger_compares_its_unordered_id() -> None:
     unordered_id = naming.make_pgid("testapp.Plain:t", "t")
     assert IGNORE_CHECK in (plain.body or "")
     assert "TG_NAME" not in (ordered.body or "")
-    assert f"IF '{unordered_id}' = ANY(" in (ordered.body or "")
+    assert f"'{unordered_id}' = ANY(current_setting(" in (ordered.body or "")
     assert ignore_id(trigger("t", 10), Plain) == ignore_id(trigger("t"), Plain) == unordered_id
 
 

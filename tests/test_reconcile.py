@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from django.test.utils import CaptureQueriesContext
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError, LockTimeoutError
+from pgtrigger_live.reconcile.compiler import IGNORE_CHECK
+from pgtrigger_live.reconcile.operations import SHARE_UPDATE_EXCLUSIVE, CreateFunction
 from pgtrigger_live.reconcile.planner import ActionKind
 from pgtrigger_live.reconcile.state import Signature, Status
 from tests.conftest import catalog_state, function_exists
@@ -584,28 +587,52 @@ def test_a_hyphenated_name_installs_fires_and_is_ignored(extra_trigger: AddTrigg
 # -- upgrading from the previous release ---------------------------------------------------------
 
 PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous_release.sql"
+#: Statements that re-create or alter a trigger, and the table lock modes the applier asks.
+RE_CREATES = re.compile(r"CREATE (?:OR REPLACE )?TRIGGER|DROP |ALTER TABLE", re.I)
+RE_LOCK_MODES = re.compile(r"\(\d+::oid, '([A-Z ]+)'\)")
 
 
 @pytest.mark.django_db
-def test_upgrading_from_the_previous_release_re_creates_nothing() -> None:
+def test_upgrading_from_the_previous_release_replaces_function_bodies_only() -> None:
     """The triggers as the previous release installed them (tests/fixtures/dump_triggers.py
-    says how the file was made) are in sync for this code: no DDL, every OID kept."""
+    says how the file was made): the ignore check changed (2026-12-05), so each function is
+    replaced in place (CREATE OR REPLACE FUNCTION, and the comment re-signed); no trigger is
+    re-created, no read or write is blocked, every OID is kept. Until then the old functions honour this release's ignore()."""
     pgtrigger.uninstall()
     with connection.cursor() as cursor:
         cursor.execute(PREVIOUS_RELEASE.read_text())
         cursor.execute(
-            "SELECT tgname, oid FROM pg_trigger WHERE obj_description(oid, 'pg_trigger') "
+            "SELECT tgname, oid, tgfoid FROM pg_trigger WHERE obj_description(oid, 'pg_trigger') "
             "LIKE 'pgtrigger\\_live:%%'"
         )
-        before = dict(cursor.fetchall())
+        before = {name: (oid, foid) for name, oid, foid in cursor.fetchall()}
     assert len(before) == int(PREVIOUS_RELEASE.read_text().split()[1])  # "-- 13 triggers"
+    # A rolling deploy: this release's runtime, the previous release's functions.
+    protected = Protected.objects.create()
+    with pytest.raises(pgtrigger.ProtectedError), transaction.atomic():
+        Protected.objects.filter(pk=protected.pk).delete()
+    with pgtrigger.ignore("testapp.Protected:protect_delete"):
+        Protected.objects.filter(pk=protected.pk).delete()
+    assert not Protected.objects.filter(pk=protected.pk).exists()
     plan = pgtrigger.install(dry_run=True)
-    # Comments gain the declaration digest (and, on another server major version than the
-    # file's, a new fingerprint): comments only, no trigger or function re-created.
-    assert {a.kind for a in plan.actions} <= {ActionKind.SIGN}, plan.describe()
-    assert all(a.ops == () for a in plan.actions)
-    pgtrigger.install()
+    assert {a.kind for a in plan.actions} == {ActionKind.REPLACE}, plan.describe()
+    assert {a.reason for a in plan.actions} == {"function body changed"}
+    assert len(plan.actions) == len(before)
+    assert all([type(op) for op in a.ops] == [CreateFunction] for a in plan.actions)
+    with CaptureQueriesContext(connection) as sent:
+        pgtrigger.install()
+    sql = "\n".join(q["sql"] for q in sent)
+    assert sql.count("CREATE OR REPLACE FUNCTION") == len(before)
+    assert [m.group(0) for m in RE_CREATES.finditer(sql)] == []
+    # The comment's lock only (COMMENT ON TRIGGER): it blocks no read or write.
+    assert set(RE_LOCK_MODES.findall(sql)) == {SHARE_UPDATE_EXCLUSIVE}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgname, oid FROM pg_trigger WHERE tgname = ANY(%s)", [list(before)])
-        assert dict(cursor.fetchall()) == before
+        cursor.execute(
+            "SELECT t.tgname, t.oid, t.tgfoid, p.prosrc FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid WHERE t.tgname = ANY(%s)",
+            [list(before)],
+        )
+        after = {name: (oid, foid, src) for name, oid, foid, src in cursor.fetchall()}
+    assert {name: (oid, foid) for name, (oid, foid, _) in after.items()} == before
+    assert all(IGNORE_CHECK in src for _, _, src in after.values())
     assert all(e.in_sync for e in pgtrigger.status())
