@@ -333,6 +333,36 @@ def test_reconcile_inside_a_transaction_leaves_its_settings_alone(
     assert status_of(uri)[0] is Status.INSTALLED
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_reconcile_of_its_own_sends_the_fewest_round_trips(
+    extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Outside any transaction: the settings are set once (the commit reverts them, nothing
+    # is read back or restored), and every action goes in one DDL round trip.
+    from pgtrigger_live.reconcile import applier
+
+    monkeypatch.setattr(applier, "BATCH_ACTIONS", 3)
+    uris = [extra_trigger(Plain, bump(f"trip{n}")) for n in range(3)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            before = cursor.fetchone()
+        with CaptureQueriesContext(connection) as sent:
+            plan = pgtrigger.install(*uris)
+        assert len(plan.actions) == 3
+        heads = [q["sql"].split()[0] for q in sent.captured_queries]
+        # catalog query, lock_timeout for the wait, advisory lock, lock_timeout for the DDL,
+        # catalog under the lock, the DDL (table lock, functions, triggers, signing)
+        assert heads == ["WITH", "BEGIN", "SELECT", "SELECT", "SELECT", "WITH", "DO", "COMMIT"]
+        selects = [q["sql"] for q in sent.captured_queries if q["sql"].startswith("SELECT")]
+        assert not any("current_setting" in q for q in selects)  # nothing read back
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            assert cursor.fetchone() == before
+    finally:
+        pgtrigger.uninstall(*uris)
+
+
 def test_waiting_for_another_reconcile_gives_up_without_retrying(
     extra_trigger: AddTrigger, settings: object
 ) -> None:
