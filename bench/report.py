@@ -385,8 +385,8 @@ def render(summary: dict[str, Any]) -> str:
 
 FLOORS = {
     "F0": "F0 the no-op's catalog query alone, plain driver cursor",
-    "F1": "F1 psql floor: the first install's `--dry-run --json` statements, one transaction",
-    "F1d": "F1d the same without the per-action signing blocks (trigger DDL only)",
+    "F1": "F1 psql floor: the first install's `--dry-run --json` round trips, one transaction",
+    "F1d": "F1d the same without the locking and signing blocks (trigger DDL only)",
 }
 
 
@@ -470,10 +470,10 @@ def render_overview(summaries: dict[str, dict[str, Any]], duration_s: int, note:
         "parameters) of a no-op reconcile on a new plain driver connection (so as cold a "
         "backend as the reconcile's): the physical limit of a no-op. **F1** sends the "
         "statements `pgtrigger install --dry-run --json` lists for the first install through "
-        "psql as one transaction in one query (`\\;` between statements; psql's `\\timing`); "
-        "the JSON signs each action with its own `DO` block, where the applier signs a batch "
-        "of 100 with one, so **F1d** (the same without those blocks) is the cost of the "
-        "trigger DDL alone.",
+        "psql as one transaction in one query (`\\;` between statements; psql's `\\timing`): "
+        "the JSON's `round_trips`, exactly what the applier sends after its catalog read "
+        "(table locks, functions, triggers, one signing block per round trip); **F1d** (the "
+        "same without the locking and signing `DO` blocks) is the cost of the trigger DDL alone.",
         "",
         "## Issue 14 targets",
         "",

@@ -395,10 +395,11 @@ class Bench:
     def psql_floor(self, live: Library) -> None:
         """F1/F1d: the first install's plan sent by psql as one transaction in one query.
 
-        The statements are those of ``pgtrigger install --dry-run --json`` on the empty
-        template (F1, each action signed by its own DO block, as the JSON lists them) and
-        the same without the signing blocks (F1d: the trigger DDL alone). psql's ``\\timing``
-        measures from sending to the result, connection excluded, as the children do.
+        F1: the statements ``pgtrigger install --dry-run --json`` lists as ``round_trips``
+        (exactly what the applier sends after its catalog read: table locks, functions,
+        triggers, one signing block per round trip). F1d: the same without any ``DO`` block
+        (no table locks, no signing): the trigger DDL alone. psql's ``\\timing`` measures from
+        sending to the result, connection excluded, as the children do.
         """
         env = child_environment() | {
             "BENCH_LIB": live.module,
@@ -418,8 +419,11 @@ class Bench:
             text=True,
             check=True,
         )
-        actions = json.loads(done.stdout)["actions"]
-        statements = [sql for action in actions for sql in action["sql"]]
+        plan = json.loads(done.stdout)
+        if "round_trips" in plan:
+            statements = [sql for trip in plan["round_trips"] for sql in trip]
+        else:  # a --ref older than round_trips: each action's own statements
+            statements = [sql for action in plan["actions"] for sql in action["sql"]]
         ddl_only = [sql for sql in statements if not sql.startswith("DO ")]
         entry = pgtest.parse_database_url(self.cluster.url)
         psql_env = child_environment() | {"PGPASSWORD": str(entry.get("PASSWORD") or "")}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 
 import pgtrigger_live as pgtrigger
@@ -101,6 +101,23 @@ def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: Ad
     assert action["operations"][1]["sql"].startswith('CREATE TRIGGER "pgtrigger_dry_')
     assert action["sql"][:2] == [op["sql"] for op in action["operations"]]
     assert action["sql"][2].startswith("DO ")  # the signing block
+    # round_trips: what a run sends after its catalog read. Sent by hand, they leave the
+    # database exactly as a run would: the next install finds nothing to do.
+    trips = plan["round_trips"]
+    assert len(trips) == 1
+    assert trips[0][0].startswith("DO ") and "LOCK TABLE" in trips[0][0]  # table locks first
+    assert trips[0][-1].startswith("DO ") and "COMMENT ON TRIGGER" in trips[0][-1]
+    assert sum(s.startswith("DO ") for s in trips[0]) == 2  # one signing block for all
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(";\n".join(trips[0]))
+    assert pgtrigger.status(uri)[0].status is Status.INSTALLED
+    assert json.loads(run("install", "--dry-run", "--json")) == {
+        "dry_run": True,
+        "actions": [],
+        "skipped": [],
+        "round_trips": [],
+    }
+    run("uninstall", uri)
     assert run("install").startswith("create")
     run("disable", uri)
     (drop,) = json.loads(run("uninstall", uri, "--dry-run", "--json"))["actions"]

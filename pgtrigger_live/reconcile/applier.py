@@ -391,6 +391,28 @@ def _advisory_lock(alias: str) -> None:
         ) from exc
 
 
+def round_trips(plan: Plan, batch: int = BATCH_ACTIONS) -> list[list[str]]:
+    """The statements the applier sends for ``plan``, grouped by round trip.
+
+    The table locks first, then up to ``batch`` actions' statements per round trip, each
+    group's triggers signed by one statement at its end. ``install --dry-run --json`` shows
+    them (``round_trips``): exactly what a run sends after its catalog read.
+    """
+    lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
+    groups: list[list[str]] = []
+    actions = plan.actions
+    for start in range(0, len(actions), batch):
+        chunk = actions[start : start + batch]
+        statements = [s for action in chunk for s in action.statements]
+        signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
+        if signed:
+            statements.append(ddl.sign(signed))
+        if start == 0 and lock:
+            statements.insert(0, lock)
+        groups.append(statements)
+    return groups
+
+
 def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> None:
     """Run the plan's DDL; ``separately`` sends one statement per round trip.
 
@@ -399,18 +421,10 @@ def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> Non
     """
     connection = connections[alias]
     actions = plan.actions
-    lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
     with connection.cursor() as cursor:
-        for start in range(0, len(actions), batch):
-            chunk = actions[start : start + batch]
-            # The statements carry no parameters, so several can share one round trip; the
-            # triggers of the batch are signed by one statement at its end.
-            statements = [s for action in chunk for s in action.statements]
-            signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
-            if signed:
-                statements.append(ddl.sign(signed))
-            if start == 0 and lock:
-                statements.insert(0, lock)
+        # The statements carry no parameters, so several can share one round trip.
+        for number, statements in enumerate(round_trips(plan, batch)):
+            chunk = actions[number * batch : (number + 1) * batch]
             text = ";\n".join(statements)
             try:
                 for one in statements if separately else [text]:

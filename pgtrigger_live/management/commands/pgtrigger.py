@@ -15,7 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 
 from pgtrigger_live import citus, conf, naming
 from pgtrigger_live.exceptions import PgTriggerLiveError, StatsUnavailableError
-from pgtrigger_live.reconcile import installation, reporting, stats
+from pgtrigger_live.reconcile import applier, installation, reporting, stats
 from pgtrigger_live.reconcile.planner import Entry, Plan
 from pgtrigger_live.reconcile.state import Status
 
@@ -283,6 +283,9 @@ class Command(BaseCommand):
                         "dry_run": options["dry_run"],
                         "actions": [reporting.action_json(a) for a in plan.actions],
                         "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
+                        # What a run sends after its catalog read, round trip by round trip
+                        # (an action's "sql" signs it alone; a run signs each trip at once).
+                        "round_trips": applier.round_trips(plan),
                     },
                     indent=2,
                 )
