@@ -105,8 +105,10 @@ def test_install_dry_run_prints_plan_and_sql_without_executing(extra_trigger: Ad
     # database exactly as a run would: the next install finds nothing to do.
     trips = plan["round_trips"]
     assert len(trips) == 1
-    assert trips[0][0].startswith("DO ") and "LOCK TABLE" in trips[0][0]  # table locks first
-    assert trips[0][-1].startswith("DO ") and "COMMENT ON TRIGGER" in trips[0][-1]
+    assert trips[0][0].startswith("DO ")
+    assert "LOCK TABLE" in trips[0][0]
+    assert trips[0][-1].startswith("DO ")
+    assert "COMMENT ON TRIGGER" in trips[0][-1]
     assert sum(s.startswith("DO ") for s in trips[0]) == 2  # one signing block for all
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(";\n".join(trips[0]))

@@ -1,9 +1,10 @@
 """The no-op verdict (reconcile/nochange.py) on plain data: when it may say "nothing to do".
 
-Each case starts from one declaration installed exactly as signed and changes one thing the
+Each case starts from declarations installed exactly as signed and changes one thing the
 catalog could show. The verdict may only ever be stricter than the planner: every case where
-it says "unchanged" is also planned by ``statuses`` + ``plan_install`` from the same rows, and
-that plan must be empty.
+it says "unchanged" is also planned by ``statuses`` + ``plan_install`` from the same rows, fed
+as a reconcile feeds them (one signature per digest across scopes), and that plan must be
+empty. Then the same through the database.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import SchemaError
 from pgtrigger_live.reconcile import catalog
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger, trigger_shape
-from pgtrigger_live.reconcile.installation import _signed_by_digest
+from pgtrigger_live.reconcile.installation import _signed_by_digest, _verdict_inputs
 from pgtrigger_live.reconcile.nochange import unchanged
 from pgtrigger_live.reconcile.planner import ActionKind, plan_install, statuses
 from pgtrigger_live.reconcile.state import (
@@ -35,6 +36,7 @@ from pgtrigger_live.reconcile.state import (
     Sighting,
     Signature,
     Snapshot,
+    Status,
     TableRef,
 )
 from tests.conftest import catalog_state
@@ -42,8 +44,13 @@ from tests.testapp.models import CondRow, Plain
 
 AddTrigger = Callable[[type[Any], pgtrigger.Trigger], str]
 
+PUBLIC, TENANT = 2200, 3000
+SCHEMAS = {PUBLIC: "public", TENANT: "tenant"}
 TABLE = TableRef("public", "testapp_plain", 41)
 OTHER = TableRef("public", "testapp_other", 42)
+TENANT_TABLE = TableRef("tenant", "testapp_plain", 43)
+QUALIFIED = TableRef("public", "pgtl_qualified_row", 44)
+TABLES = {t.oid: t for t in (TABLE, OTHER, TENANT_TABLE, QUALIFIED)}
 FP = "18.123456789"
 DIGEST = "a" * 24
 TRIGGER = pgtrigger.Trigger(
@@ -53,134 +60,190 @@ COMPILED = compile_trigger(Plain, TRIGGER, digest=DIGEST)
 PGID = COMPILED.pgid
 SIGNED = f"{COMPILED.comment}:{FP}"
 DECLARED = Declared("testapp_plain", PGID, DIGEST, trigger_shape(TRIGGER))
-BASE = Sighting(TABLE.oid, PGID, SIGNED, True, COMPILED.signature.body_md5, COMPILED.shape, FP)
-PRUNABLE = Sighting(
-    TABLE.oid, "pgtrigger_gone_0a1b2c3d", SIGNED.replace(DIGEST, "b" * 24), True, "x", 6, FP
+BASE = Sighting(
+    TABLE.oid, PUBLIC, PGID, SIGNED, True, COMPILED.signature.body_md5, COMPILED.shape, FP
 )
-
-
+PRUNABLE = Sighting(
+    TABLE.oid, PUBLIC, "pgtrigger_gone_0a1b2c", SIGNED.replace(DIGEST, "b" * 24), True, "x", 6, FP
+)
 SECOND = BASE._replace(pgid=PGID + "2", comment=SIGNED.replace(DIGEST, "c" * 24))
 DECLARED_SECOND = Declared("testapp_plain", PGID + "2", "c" * 24, DECLARED.shape)
+#: The same declaration installed in a tenant's schema (its own table).
+IN_TENANT = BASE._replace(table_oid=TENANT_TABLE.oid, schema_oid=TENANT)
 
 
 def _with(**changes: object) -> Sighting:
     return BASE._replace(**changes)
 
 
-def _comment(part: int, value: str) -> str:
-    parts = SIGNED.split(":")
+def _comment(part: int, value: str, comment: str = SIGNED) -> str:
+    parts = comment.split(":")
     parts[part] = value
     return ":".join(parts)
 
 
-#: (case, rows, declared, prune, verdict)
-CASES: list[tuple[str, list[Sighting], list[Declared], bool, bool]] = [
-    ("installed as signed", [BASE], [DECLARED], True, True),
-    ("nothing declared, nothing installed", [], [], True, True),
-    ("two installed as signed", [SECOND, BASE], [DECLARED, DECLARED_SECOND], True, True),
-    ("one of two installed", [BASE], [DECLARED, DECLARED_SECOND], True, False),
-    ("not installed", [], [DECLARED], True, False),
-    ("installed under another name", [_with(pgid=PGID + "x")], [DECLARED], False, False),
-    ("on another table", [_with(table_oid=OTHER.oid)], [DECLARED], False, False),
-    ("no comment", [_with(comment=None)], [DECLARED], True, False),
-    ("django-pgtrigger's comment", [_with(comment="f" * 40)], [DECLARED], True, False),
-    ("another hash format", [_with(comment=_comment(1, "2"))], [DECLARED], True, False),
-    ("another digest", [_with(comment=_comment(4, "d" + "b" * 24))], [DECLARED], True, False),
-    (
-        "no digest recorded",
-        [_with(comment=SIGNED.replace(f":d{DIGEST}", ""))],
-        [DECLARED],
-        True,
-        False,
-    ),
-    (
-        "no fingerprint recorded",
-        [_with(comment=SIGNED.removesuffix(f":{FP}"))],
-        [DECLARED],
-        True,
-        False,
-    ),
-    ("fingerprint changed", [_with(definition="18.99")], [DECLARED], True, False),
-    ("fingerprint of another major", [_with(definition="17.123456789")], [DECLARED], True, False),
-    ("no fingerprint now", [_with(definition=None)], [DECLARED], True, False),
+def _public(rows: list[Sighting], declared: list[Declared]) -> tuple[list[Declared], Glance]:
+    tables = {"testapp_plain": TABLE.oid, "testapp_other": OTHER.oid}
+    return declared, Glance(tables, rows, PUBLIC, frozenset({QUALIFIED.oid}))
+
+
+def _tenant(rows: list[Sighting], declared: list[Declared]) -> tuple[list[Declared], Glance]:
+    tables = {"testapp_plain": TENANT_TABLE.oid, "testapp_other": OTHER.oid}
+    return declared, Glance(tables, rows, TENANT, frozenset({QUALIFIED.oid}))
+
+
+Scopes = list[tuple[list[Declared], Glance]]
+
+
+def one(rows: list[Sighting], declared: list[Declared] | None = None) -> Scopes:
+    return [_public(rows, [DECLARED] if declared is None else declared)]
+
+
+#: (case, scopes, prune, verdict)
+CASES: list[tuple[str, Scopes, bool, bool]] = [
+    ("installed as signed", one([BASE]), True, True),
+    ("nothing declared, nothing installed", one([], []), True, True),
+    ("two installed as signed", one([SECOND, BASE], [DECLARED, DECLARED_SECOND]), True, True),
+    ("one of two installed", one([BASE], [DECLARED, DECLARED_SECOND]), True, False),
+    ("not installed", one([]), True, False),
+    ("installed under another name", one([_with(pgid=PGID + "x")]), False, False),
+    ("on another table", one([_with(table_oid=OTHER.oid)]), False, False),
+    ("no comment", one([_with(comment=None)]), True, False),
+    ("django-pgtrigger's comment", one([_with(comment="f" * 40)]), True, False),
+    ("another hash format", one([_with(comment=_comment(1, "2"))]), True, False),
+    ("another digest", one([_with(comment=_comment(4, "d" + "b" * 24))]), True, False),
+    ("no digest recorded", one([_with(comment=SIGNED.replace(f":d{DIGEST}", ""))]), True, False),
+    ("no fingerprint recorded", one([_with(comment=SIGNED.removesuffix(f":{FP}"))]), True, False),
+    ("fingerprint changed", one([_with(definition="18.99")]), True, False),
+    ("fingerprint of another major", one([_with(definition="17.123456789")]), True, False),
+    ("no fingerprint now", one([_with(definition=None)]), True, False),
     (
         "no fingerprint now, 'None' recorded",
-        [_with(definition=None, comment=_comment(5, "None"))],
-        [DECLARED],
+        one([_with(definition=None, comment=_comment(5, "None"))]),
         True,
         False,
     ),
-    ("function body edited", [_with(function_md5="0" * 32)], [DECLARED], True, False),
-    ("no function", [_with(function_md5=None)], [DECLARED], True, False),
+    ("function body edited", one([_with(function_md5="0" * 32)]), True, False),
+    ("no function", one([_with(function_md5=None)]), True, False),
     (
         "no function, 'None' recorded",
-        [_with(function_md5=None, comment=_comment(3, "None"))],
-        [DECLARED],
+        one([_with(function_md5=None, comment=_comment(3, "None"))]),
         True,
         False,
     ),
-    ("another body recorded", [_with(comment=_comment(3, "0" * 32))], [DECLARED], True, False),
-    ("runs another function", [_with(own_function=False)], [DECLARED], True, False),
-    ("events altered", [_with(shape=BASE.shape ^ 4)], [DECLARED], True, False),
-    ("a colon too many", [_with(comment=SIGNED + ":x")], [DECLARED], True, False),
-    ("no digest declared", [BASE], [dataclasses.replace(DECLARED, digest=None)], True, False),
-    ("no such table", [BASE], [dataclasses.replace(DECLARED, db_table="nope")], True, False),
-    ("declared twice", [BASE], [DECLARED, DECLARED], True, False),
-    ("another shape declared", [BASE], [dataclasses.replace(DECLARED, shape=1)], True, False),
-    ("one of ours left over, pruning", [BASE, PRUNABLE], [DECLARED], True, False),
-    ("one of ours left over, not pruning", [BASE, PRUNABLE], [DECLARED], False, True),
-    ("one of ours left over first, not pruning", [PRUNABLE, BASE], [DECLARED], False, True),
+    ("another body recorded", one([_with(comment=_comment(3, "0" * 32))]), True, False),
+    ("runs another function", one([_with(own_function=False)]), True, False),
+    ("events altered", one([_with(shape=BASE.shape ^ 4)]), True, False),
+    ("a colon too many", one([_with(comment=SIGNED + ":x")]), True, False),
+    ("no such table", one([BASE], [dataclasses.replace(DECLARED, db_table="nope")]), True, False),
+    ("declared twice", one([BASE], [DECLARED, DECLARED]), True, False),
+    ("another shape declared", one([BASE], [dataclasses.replace(DECLARED, shape=1)]), True, False),
+    ("one of ours left over, pruning", one([BASE, PRUNABLE]), True, False),
+    ("one of ours left over, not pruning", one([BASE, PRUNABLE]), False, True),
+    ("one of ours left over first, not pruning", one([PRUNABLE, BASE]), False, True),
     (
         "django-pgtrigger's left over, pruning",
-        [BASE, PRUNABLE._replace(comment="e" * 40)],
-        [DECLARED],
+        one([BASE, PRUNABLE._replace(comment="e" * 40)]),
         True,
         False,
     ),
     (
         "django-pgtrigger's left over, not pruning",
-        [BASE, PRUNABLE._replace(comment="e" * 40)],
-        [DECLARED],
+        one([BASE, PRUNABLE._replace(comment="e" * 40)]),
+        False,
+        True,
+    ),
+    ("unsigned left over, pruning", one([BASE, PRUNABLE._replace(comment="by hand")]), True, True),
+    ("no comment left over, pruning", one([BASE, PRUNABLE._replace(comment=None)]), True, True),
+    (
+        "ours left over outside the home schema, pruning",
+        one([BASE, PRUNABLE._replace(table_oid=TENANT_TABLE.oid, schema_oid=TENANT)]),
+        True,
+        True,
+    ),
+    (
+        "ours left over on a schema-qualified table, pruning",
+        one([BASE, PRUNABLE._replace(table_oid=QUALIFIED.oid, schema_oid=TENANT)]),
+        True,
+        False,
+    ),
+    (
+        "left over with the declared digest, same clause and body",
+        one([BASE, PRUNABLE._replace(comment=SIGNED)]),
         False,
         True,
     ),
     (
-        "unsigned left over, pruning",
-        [BASE, PRUNABLE._replace(comment="by hand")],
-        [DECLARED],
-        True,
-        True,
-    ),
-    (
-        "no comment left over, pruning",
-        [BASE, PRUNABLE._replace(comment=None)],
-        [DECLARED],
-        True,
-        True,
-    ),
-    (
-        "left over with the declared digest",
-        [BASE, PRUNABLE._replace(comment=SIGNED)],
-        [DECLARED],
+        "left over with the declared digest, another clause",
+        one([PRUNABLE._replace(comment=_comment(2, "f" * 40)), BASE]),
         False,
+        False,
+    ),
+    (
+        "left over with the declared digest in an older format",
+        one([PRUNABLE._replace(comment=_comment(1, "0", _comment(2, "f" * 40))), BASE]),
+        False,
+        True,
+    ),
+    (
+        "two schemas as signed",
+        [_public([BASE], [DECLARED]), _tenant([IN_TENANT], [DECLARED])],
+        True,
+        True,
+    ),
+    (
+        "two schemas, one clause edited",
+        [
+            _public([BASE], [DECLARED]),
+            _tenant([IN_TENANT._replace(comment=_comment(2, "f" * 40))], [DECLARED]),
+        ],
+        True,
+        False,
+    ),
+    (
+        "two schemas, one body and its record edited alike",
+        [
+            _public([BASE], [DECLARED]),
+            _tenant(
+                [IN_TENANT._replace(comment=_comment(3, "0" * 32), function_md5="0" * 32)],
+                [DECLARED],
+            ),
+        ],
+        True,
+        False,
+    ),
+    (
+        "a tenant sees the public trigger unclaimed (its model is not allowed there)",
+        [_public([BASE], [DECLARED]), _tenant([BASE], [])],
+        True,
+        True,
+    ),
+    (
+        "an unclaimed tenant trigger carries the public declaration's digest, another clause",
+        [
+            _public([BASE], [DECLARED]),
+            _tenant([IN_TENANT._replace(comment=_comment(2, "f" * 40))], []),
+        ],
+        False,
+        False,
+    ),
+    (
+        "the tenant's table is missing",
+        [_public([BASE], [DECLARED]), ([DECLARED], Glance({}, [], TENANT))],
+        True,
         False,
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "rows", "declared", "prune", "verdict"), CASES, ids=[c[0] for c in CASES]
-)
-def test_verdict(
-    case: str, rows: list[Sighting], declared: list[Declared], prune: bool, verdict: bool
-) -> None:
-    glance = Glance({"testapp_plain": TABLE.oid, "testapp_other": OTHER.oid}, rows)
-    assert unchanged(declared, glance, prune=prune) is verdict, case
+@pytest.mark.parametrize(("case", "scopes", "prune", "verdict"), CASES, ids=[c[0] for c in CASES])
+def test_verdict(case: str, scopes: Scopes, prune: bool, verdict: bool) -> None:
+    assert unchanged(scopes, prune=prune) is verdict, case
 
 
 def _installed(row: Sighting) -> InstalledTrigger:
     """The catalog row as the planner reads it (catalog._snapshot gives the same fields)."""
-    table = TABLE if row.table_oid == TABLE.oid else OTHER
+    table = TABLES[row.table_oid]
     function = (table.schema, row.pgid) if row.own_function else ("lib", "audit")
     return InstalledTrigger(
         table,
@@ -196,52 +259,93 @@ def _installed(row: Sighting) -> InstalledTrigger:
     )
 
 
-def _plan(rows: list[Sighting], declared: list[Declared], prune: bool) -> bool:
-    """Whether the planner, fed as a reconcile feeds it, plans nothing."""
-    view = ScopeView(
-        Scope(), home="public", tables={"testapp_plain": TABLE, "testapp_other": OTHER}
-    )
-    view.triggers = [_installed(r) for r in rows]
-    signed = _signed_by_digest(Snapshot([view]))
-    desired = []
-    for item in declared:
-        if item.digest in signed:
-            compiled = deferred_trigger(Plain, TRIGGER, None, signed[item.digest], pgid=item.pgid)
-        else:
-            compiled = compile_trigger(Plain, TRIGGER, digest=item.digest)
-        desired.append(Desired(compiled.uri, item.pgid, item.db_table, compiled))
-    entries = statuses(desired, view, lambda _: Owner.HERE)
-    return plan_install(entries, None, prune=prune, server_version=180000).is_empty
+def _owner(glance: Glance) -> Callable[[TableRef], Owner]:
+    """Ownership as owner_of decides it here: qualified tables and the home schema's are the
+    project's (HERE), tables a scope reaches through its path are another scope's (UNKNOWN)."""
+
+    def decide(table: TableRef) -> Owner:
+        home = SCHEMAS.get(glance.home or 0)
+        return (
+            Owner.HERE if table.oid in glance.qualified or table.schema == home else Owner.UNKNOWN
+        )
+
+    return decide
+
+
+def _plan(scopes: Scopes, prune: bool) -> bool:
+    """Whether the planner, fed as a reconcile feeds it, plans nothing in every scope."""
+    views = []
+    for _, glance in scopes:
+        tables = {name: TABLES[oid] if oid else None for name, oid in glance.tables.items()}
+        home = SCHEMAS.get(glance.home or 0)
+        triggers = [_installed(r) for r in glance.triggers]
+        views.append(ScopeView(Scope(home), home=home, tables=tables, triggers=triggers))
+    signed = _signed_by_digest(Snapshot(views))
+    empty = True
+    for (declared, glance), view in zip(scopes, views, strict=True):
+        desired = []
+        for item in declared:
+            if item.digest in signed:
+                compiled = deferred_trigger(
+                    Plain, TRIGGER, None, signed[item.digest], pgid=item.pgid
+                )
+            else:
+                compiled = compile_trigger(Plain, TRIGGER, digest=item.digest)
+            desired.append(Desired(compiled.uri, item.pgid, item.db_table, compiled))
+        entries = statuses(desired, view, _owner(glance))
+        empty &= plan_install(entries, None, prune=prune, server_version=180000).is_empty
+    return empty
 
 
 @pytest.mark.parametrize(
-    ("case", "rows", "declared", "prune", "verdict"),
-    [c for c in CASES if c[4]],
-    ids=[c[0] for c in CASES if c[4]],
+    ("case", "scopes", "prune", "verdict"),
+    [c for c in CASES if c[3]],
+    ids=[c[0] for c in CASES if c[3]],
 )
 def test_unchanged_means_the_planner_plans_nothing(
-    case: str, rows: list[Sighting], declared: list[Declared], prune: bool, verdict: bool
+    case: str, scopes: Scopes, prune: bool, verdict: bool
 ) -> None:
-    assert _plan(rows, declared, prune), case
+    assert _plan(scopes, prune), case
+
+
+REFUSED = [
+    "function body edited",
+    "fingerprint changed",
+    "no fingerprint recorded",
+    "another digest",
+    "runs another function",
+    "events altered",
+    "one of ours left over, pruning",
+    "ours left over on a schema-qualified table, pruning",
+    "two schemas, one clause edited",
+    "two schemas, one body and its record edited alike",
+    "left over with the declared digest, another clause",
+]
 
 
 @pytest.mark.parametrize(
-    ("case", "rows", "expect_empty"),
-    [
-        ("function body edited", [_with(function_md5="0" * 32)], False),
-        ("fingerprint changed", [_with(definition="18.99")], False),
-        ("no fingerprint recorded", [_with(comment=SIGNED.removesuffix(f":{FP}"))], False),
-        ("another digest", [_with(comment=_comment(4, "d" + "b" * 24))], False),
-        ("runs another function", [_with(own_function=False)], False),
-        ("events altered", [_with(shape=BASE.shape ^ 4)], False),
-    ],
+    ("case", "scopes", "prune", "verdict"),
+    [c for c in CASES if c[0] in REFUSED],
+    ids=[c[0] for c in CASES if c[0] in REFUSED],
 )
 def test_what_the_verdict_refuses_the_planner_acts_on(
-    case: str, rows: list[Sighting], expect_empty: bool
+    case: str, scopes: Scopes, prune: bool, verdict: bool
 ) -> None:
     # The control of the equivalence above: the same helper sees these changes too, so an
     # empty plan there is the planner's word, not a blind spot of the helper.
-    assert _plan(rows, [DECLARED], prune=True) is expect_empty, case
+    assert not verdict
+    assert not _plan(scopes, prune), case
+
+
+def test_a_declaration_without_a_digest_leaves_it_to_the_planner() -> None:
+    items = [("testapp.Plain:t", Plain, TRIGGER), ("testapp.Plain:u", Plain, TRIGGER)]
+    flags = [[True, True], [True, False]]
+    assert _verdict_inputs(items, flags, [DIGEST, None], [PGID, "x"]) is None
+    assert _verdict_inputs(items, [[True, False]], [DIGEST, None], [PGID, None]) == [[DECLARED]]
+    # Scopes the router answers alike share one list.
+    shared = _verdict_inputs(items, [[True, False], [True, False]], [DIGEST, None], [PGID, None])
+    assert shared is not None
+    assert shared[0] is shared[1]
 
 
 CONFIRMS: list[tuple[str, Callable[[str], str], bool]] = [
@@ -416,9 +520,79 @@ def test_every_schema_in_sync_is_decided_from_the_rows(
 
 
 @pytest.mark.django_db
+def test_a_comment_edited_in_one_schema_is_seen_across_schemas(
+    extra_trigger: AddTrigger, two_schemas: list[str]
+) -> None:
+    # Found by review: each schema's trigger confirmed on its own, but the planner compares
+    # every schema's with the first signature carrying the digest. The edited clause hash in
+    # the second schema must make the install act there, as `status` says it would.
+    uri = extra_trigger(Plain, _base())
+    pgid = _base().get_pgid(Plain)
+    pgtrigger.install(uri, all_schemas=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(t.oid, 'pg_trigger') FROM pg_trigger t "
+            "WHERE t.tgname = %s AND t.tgrelid = '\"verdict_b\".testapp_plain'::regclass",
+            [pgid],
+        )
+        parts = cursor.fetchone()[0].split(":")  # type: ignore[index]
+        parts[2] = "0" * 40
+        cursor.execute(
+            f'COMMENT ON TRIGGER "{pgid}" ON "verdict_b".testapp_plain IS %s', [":".join(parts)]
+        )
+    found = {e.scope: e.status for e in pgtrigger.status(uri, all_schemas=True)}
+    assert found == {"verdict_a": Status.INSTALLED, "verdict_b": Status.OUTDATED}
+    plan = pgtrigger.install(uri, all_schemas=True)
+    assert [(a.kind, a.table.schema) for a in plan.actions] == [(ActionKind.REPLACE, "verdict_b")]
+    assert pgtrigger.install(uri, all_schemas=True).actions == ()
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("empty_registry")
 def test_a_schema_that_does_not_exist_fails_even_with_nothing_declared() -> None:
     # Nothing to compare, so nothing to do, but the schema asked for is not there: the
     # verdict leaves it to the planner, which says so.
     with pytest.raises(SchemaError, match="verdict_missing"):
         pgtrigger.install(schemas=["verdict_missing"])
+
+
+@pytest.mark.django_db
+def test_glances_see_what_the_snapshot_sees(
+    extra_trigger: AddTrigger, two_schemas: list[str]
+) -> None:
+    # catalog.Fetched.glances re-reads the rows _snapshot reads: per scope, the same tables,
+    # the same triggers in the same order, the same answer to "runs its own function".
+    uri = extra_trigger(Plain, _base())
+    shared = extra_trigger(CondRow, _base(name="shared", func="RETURN NEW;"))
+    pgtrigger.install(uri, shared, all_schemas=True)
+    with connection.cursor() as cursor:  # one trigger of ours running a function elsewhere
+        cursor.execute('CREATE SCHEMA "verdict_fn"')
+        cursor.execute(
+            'CREATE FUNCTION "verdict_fn".f() RETURNS trigger LANGUAGE plpgsql '
+            "AS $$ BEGIN RETURN NEW; END $$"
+        )
+        cursor.execute(
+            f'CREATE OR REPLACE TRIGGER "{_base().get_pgid(Plain)}" BEFORE UPDATE ON '
+            '"verdict_a".testapp_plain FOR EACH ROW EXECUTE FUNCTION "verdict_fn".f()'
+        )
+    scopes = [Scope(s) for s in two_schemas]
+    tables = ["testapp_plain", "testapp_condrow", '"public"."pgtl_qualified_row"']
+    with catalog.reading(connection, tables, scopes) as finish:
+        fetched = finish()
+    glances = fetched.glances()
+    assert glances is not None
+    views = fetched.snapshot().views
+    for glance, view in zip(glances, views, strict=True):
+        assert glance.tables == {k: v.oid if v else None for k, v in view.tables.items()}
+        assert [(s.table_oid, s.pgid) for s in glance.triggers] == [
+            (t.table.oid, t.pgid) for t in view.triggers
+        ]
+        assert [s.own_function for s in glance.triggers] == [t.owns_function for t in view.triggers]
+        assert [s.comment for s in glance.triggers] == [t.comment for t in view.triggers]
+    owns = {
+        t.table.schema: t.owns_function
+        for v in views
+        for t in v.triggers
+        if t.pgid.startswith("pgtrigger_verdict")
+    }
+    assert owns == {"verdict_a": False, "verdict_b": True}

@@ -157,7 +157,7 @@ def read(
 class Fetched:
     """The catalog query's rows, and the two forms a reconcile reads them in.
 
-    ``glance`` is the cheap one (plain tuples, for the no-op verdict); ``snapshot`` builds
+    ``glances`` is the cheap one (plain tuples, for the no-op verdict); ``snapshot`` builds
     the objects the planner needs (about 10 us a trigger: more than the query on a large
     project), once, and only when asked.
     """
@@ -179,9 +179,10 @@ class Fetched:
         return self._snapshot
 
     def glances(self) -> list[Glance] | None:
-        """Each scope's tables and triggers as plain data (the same rows its ScopeView gets);
-        None when a scope names a schema that does not exist or the database has Citus: only
-        the snapshot says what to do then (skip with a warning, fail, read table kinds)."""
+        """Each scope's tables and triggers as plain data (the same rows ``_snapshot`` gives
+        its ScopeView: tests/test_nochange.py compares them); None when a scope names a schema
+        that does not exist or the database has Citus: only the snapshot says what to do then
+        (skip with a warning, fail, read table kinds)."""
         homes: dict[int, str] = {}
         schema_oids: dict[str, int] = {}
         #: scope number (None: every scope) -> (schema, name) asked, oid, schema found.
@@ -194,6 +195,7 @@ class Fetched:
                 function_schema = row[10]
                 sighting = Sighting(
                     int(row[5]),
+                    row[1],
                     row[6],
                     row[8],
                     row[11] == row[6]
@@ -213,19 +215,28 @@ class Fetched:
                 return None
             elif kind == "scope" and row[3] is not None:
                 homes[row[1]] = row[3]
+        qualified = frozenset(oid for _, oid, _ in tables.get(None, ()))
         result = []
         for number in range(1, len(self.scopes) + 1):
             home = homes.get(number)
+            home_oid = schema_oids[home] if home is not None else None
             pairs: dict[tuple[str | None, str], int] = {}
             elsewhere: list[int] = []
             for pair, oid, schema in [*tables.get(None, ()), *tables.get(number, ())]:
                 pairs[pair] = oid
                 if schema != home:
                     elsewhere.append(oid)
-            seen = list(by_schema.get(schema_oids[home], ())) if home is not None else []
+            seen = list(by_schema.get(home_oid, ())) if home_oid is not None else []
             for oid in sorted(set(elsewhere)):
                 seen.extend(by_table.get(oid, ()))
-            result.append(Glance({t: pairs.get(pair) for t, pair in self.names.items()}, seen))
+            result.append(
+                Glance(
+                    {t: pairs.get(pair) for t, pair in self.names.items()},
+                    seen,
+                    home_oid,
+                    qualified,
+                )
+            )
         return result
 
 

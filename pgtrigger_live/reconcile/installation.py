@@ -91,20 +91,37 @@ class _Reading:
         return result
 
 
-def _read(
+@dataclass
+class _Fetched:
+    """One call's declarations as digested, and the catalog rows read next to that: what
+    the no-op verdict reads, and what ``_build`` turns into statuses when it cannot tell."""
+
+    alias: str
+    items: list[tuple[str, type[models.Model], Trigger]]
+    scopes: list[Scope]
+    routing: Routing
+    #: Per scope, whether the router allows each declaration there.
+    allowed_in: list[list[bool]]
+    tables: list[str]
+    index: TableIndex
+    digests: list[str | None]
+    pgids: list[str | None]
+    #: Per scope, the declarations as the no-op verdict reads them (None: it cannot tell).
+    verdict_inputs: list[list[Declared]] | None
+    rows: catalog.Fetched
+
+
+def _fetch(
     alias: str,
     items: list[tuple[str, type[models.Model], Trigger]],
     schemas: Sequence[str],
     all_schemas: bool,
     *,
-    prune: bool | None = None,
-) -> _Reading | None:
+    verdict: bool = False,
+) -> _Fetched:
     """Ask the router per scope, then digest each allowed declaration while the catalog
-    query for every scope runs on the server; compile what the catalog does not vouch for.
-
-    ``prune``: an install asks (whether it prunes); then None is returned when the no-op
-    verdict (``nochange.py``) finds nothing to do, before anything is built from the rows.
-    """
+    query for every scope runs on the server. ``verdict``: also prepare what the no-op
+    verdict reads (an install)."""
     scopes, routing = schema_scopes(alias, schemas, all_schemas=all_schemas)
     allowed_in: list[list[bool]] = []
     if routing is None:  # the router answers the same for every scope: ask once
@@ -125,9 +142,9 @@ def _read(
     connection.ensure_connection()
     vendor, major = connection.vendor, getattr(connection, "pg_version", 0) // 10000
 
-    def declared() -> _Declared:
-        """Digests and Postgres ids (pure work on the declarations, no connection), and for
-        an install of one scope what the no-op verdict needs (None: it cannot tell)."""
+    def digested() -> _DeclaredWork:
+        """Digests, Postgres ids and the verdict's inputs: work on the declarations only
+        (Django's settings are read, no connection is used: it may run in another thread)."""
         digester = Digester(vendor, major)
         digests = [
             digester.digest(model, trigger) if w else None
@@ -137,35 +154,64 @@ def _read(
             trigger.get_pgid(model) if digest is not None else None
             for (_, model, trigger), digest in zip(items, digests, strict=True)
         ]
-        verdict = None
-        if prune is not None:  # an install: what the no-op verdict reads, per scope
-            verdict = _verdict_inputs(items, allowed_in, digests, pgids)
-        return digests, pgids, verdict
+        inputs = _verdict_inputs(items, allowed_in, digests, pgids) if verdict else None
+        return digests, pgids, inputs
 
     # What needs no catalog is done while the server runs the query. psycopg 3 sends the
     # query in pipeline mode, so it is done inline; psycopg2 cannot, but releases the GIL while
     # it waits: there it runs in a thread of its own (unless too little to pay for a thread).
     # Not a thread under psycopg 3: its wait loop needs the GIL, and losing it costs more.
     with contextlib.ExitStack() as stack:
-        work: Future[_Declared] | None = None
+        work: Future[_DeclaredWork] | None = None
         driver = getattr(connection, "Database", None)
         if len(items) >= THREAD_FROM and getattr(driver, "__name__", "") == "psycopg2":
             pool = stack.enter_context(ThreadPoolExecutor(1, "pgtrigger_live-digest"))
-            work = pool.submit(declared)
+            work = pool.submit(digested)
         with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-            digests, pgids, verdict = work.result() if work is not None else declared()
-            fetched = finish()
-    if verdict is not None and prune is not None:
-        glances = fetched.glances()
-        if glances is not None and all(
-            nochange.unchanged(declared, glance, prune=prune)
-            for declared, glance in zip(verdict, glances, strict=True)
-        ):
-            return None
-    snapshot = fetched.snapshot()
+            digests, pgids, inputs = work.result() if work is not None else digested()
+            rows = finish()
+    return _Fetched(
+        alias,
+        items,
+        scopes,
+        routing,
+        allowed_in,
+        [*tables, *qualified],
+        index,
+        digests,
+        pgids,
+        inputs,
+        rows,
+    )
+
+
+def _in_sync(fetched: _Fetched, prune: bool) -> bool:
+    """The no-op verdict (``nochange.py``) on the rows as fetched: True only when the plan
+    would be empty in every scope."""
+    if fetched.verdict_inputs is None:
+        return False
+    glances = fetched.rows.glances()
+    if glances is None:
+        return False
+    return nochange.unchanged(list(zip(fetched.verdict_inputs, glances, strict=True)), prune=prune)
+
+
+def _build(fetched: _Fetched) -> _Reading:
+    """The statuses' input: compile what the catalog does not vouch for, per scope."""
+    alias, items, scopes, allowed_in = (
+        fetched.alias,
+        fetched.items,
+        fetched.scopes,
+        fetched.allowed_in,
+    )
+    connection = connections[alias]
+    snapshot = fetched.rows.snapshot()
     signed = _signed_by_digest(snapshot)
+    wanted = [any(flags[i] for flags in allowed_in) for i in range(len(items))]
     compiled: list[CompiledTrigger | None] = []
-    for (uri, model, trigger), w, digest, pgid in zip(items, wanted, digests, pgids, strict=True):
+    for (uri, model, trigger), w, digest, pgid in zip(
+        items, wanted, fetched.digests, fetched.pgids, strict=True
+    ):
         if not w:
             compiled.append(None)
         elif digest is not None and digest in signed:
@@ -195,14 +241,26 @@ def _read(
         scopes = [scopes[i] for i in present]
         desired = [desired[i] for i in present]
         snapshot = Snapshot([snapshot.views[i] for i in present], snapshot.server_version)
-    return _Reading(alias, scopes, routing, [*tables, *qualified], desired, snapshot, index)
+    return _Reading(
+        alias, scopes, fetched.routing, fetched.tables, desired, snapshot, fetched.index
+    )
+
+
+def _read(
+    alias: str,
+    items: list[tuple[str, type[models.Model], Trigger]],
+    schemas: Sequence[str],
+    all_schemas: bool,
+) -> _Reading:
+    """Declarations and catalog, read and compiled: what ``statuses`` needs."""
+    return _build(_fetch(alias, items, schemas, all_schemas))
 
 
 #: Declarations from which their digests are computed in a thread, next to the catalog query.
 THREAD_FROM = 50
 #: Per declaration its digest and Postgres id (None: not allowed here, or no digest); and, per
 #: scope, the input of the no-op verdict (None: it cannot tell).
-_Declared = tuple[list[str | None], list[str | None], "list[list[Declared]] | None"]
+_DeclaredWork = tuple[list[str | None], list[str | None], "list[list[Declared]] | None"]
 
 
 def _verdict_inputs(
@@ -281,21 +339,22 @@ def _reconcile(
     dry_run: bool,
     all_schemas: bool = False,
     progress: Progress | None = None,
-    installs: bool = False,
     prunes: bool | None = None,
 ) -> Plan:
-    """``prunes``: given by ``install`` (whether its plan prunes), so that a database in sync
-    is told from the catalog rows alone (``nochange.py``), without planning."""
+    """``prunes``: given by ``install`` only (whether its plan prunes): a database in sync is
+    then told from the catalog rows alone (``nochange.py``), without planning, and triggers
+    Citus would fail on are refused before any DDL."""
     alias = database or DEFAULT_DB_ALIAS
     if not is_postgres(alias):
         return Plan()
     items = registry.select(*selectors)  # unknown URIs fail here, before anything is sent
     selected = {uri for uri, _, _ in items} if selectors else None
     # A bad declaration or schema fails while reading: before any change.
-    reading = _read(alias, items, schemas, all_schemas, prune=prunes)
-    if reading is None:
+    fetched = _fetch(alias, items, schemas, all_schemas, verdict=prunes is not None)
+    if prunes is not None and _in_sync(fetched, prunes):
         return Plan()
-    if installs and reading.snapshot.citus:
+    reading = _build(fetched)
+    if prunes is not None and reading.snapshot.citus:
         _refuse_unsafe_on_citus(alias, reading, items)
 
     def make_plans(snapshot: Snapshot) -> list[Plan]:
@@ -461,7 +520,6 @@ def _install(
         dry_run=dry_run,
         all_schemas=all_schemas,
         progress=progress,
-        installs=True,
         prunes=prune,
     )
 
@@ -561,7 +619,6 @@ def status(
     if not is_postgres(alias):
         return statuses(collect(alias, items), ScopeView(Scope()), lambda _: Owner.UNKNOWN)
     reading = _read(alias, items, schemas, all_schemas)
-    assert reading is not None  # only an install (``prune``) may be told "in sync"
     entries = [e for scope in reading.entries(reading.snapshot) for e in scope]
     if not uris:
         return entries

@@ -323,6 +323,8 @@ class Sighting(NamedTuple):
     """
 
     table_oid: int
+    #: The oid of its table's schema.
+    schema_oid: int
     pgid: str
     comment: str | None
     #: It executes a function of its own name in its table's schema (``owns_function``).
@@ -334,16 +336,20 @@ class Sighting(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Glance:
-    """What a one-scope catalog read shows, before it is turned into a Snapshot.
+    """What one scope sees in the catalog rows, before they are turned into a ScopeView.
 
-    Only for a read whose single scope exists and whose database has no Citus: anything else
-    is planned from the Snapshot (``catalog.Fetched.glance`` returns None).
+    ``catalog.Fetched.glances`` gives one per scope, or none at all when only the Snapshot
+    can say what to do (a schema that does not exist, Citus).
     """
 
     #: ``db_table`` -> the oid of the table it resolves to (None: no such table).
     tables: dict[str, int | None]
     #: Every trigger of ours the scope may own (the same rows as its ScopeView).
     triggers: list[Sighting]
+    #: The oid of the scope's home schema (None: no schema of its path exists).
+    home: int | None = None
+    #: The oids of the tables schema-qualified models name (read in every scope).
+    qualified: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +358,8 @@ class Declared:
 
     db_table: str
     pgid: str
-    #: The declaration digest (``digest.py``); None: only compiling can tell.
-    digest: str | None
+    #: The declaration digest (``digest.py``): declarations without one are compiled in full.
+    digest: str
     #: What ``pg_trigger.tgtype`` must say (``CompiledTrigger.shape``).
     shape: int
 
