@@ -156,6 +156,12 @@ CASES: list[tuple[str, Scopes, bool, bool]] = [
     ("unsigned left over, pruning", one([BASE, PRUNABLE._replace(comment="by hand")]), True, True),
     ("no comment left over, pruning", one([BASE, PRUNABLE._replace(comment=None)]), True, True),
     (
+        "no comment left over first, pruning",
+        one([PRUNABLE._replace(comment=None), BASE]),
+        True,
+        True,
+    ),
+    (
         "ours left over outside the home schema, pruning",
         one([BASE, PRUNABLE._replace(table_oid=TENANT_TABLE.oid, schema_oid=TENANT)]),
         True,
