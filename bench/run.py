@@ -102,8 +102,20 @@ def ensure_venv() -> Path:
 
 
 def child_environment() -> dict[str, str]:
-    """Our environment minus what could leak into a child's Django or libpq."""
-    drop = {"PYTHONPATH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "VIRTUAL_ENV"}
+    """Our environment minus what could leak into a child's Django or libpq.
+
+    PYTHONDONTWRITEBYTECODE is dropped too: a deployed project imports from its bytecode
+    caches, which the first (untimed) child of each library writes; without them every
+    child would compile the modules it imports lazily (the management command of ``ls``)
+    from source, inside the timed operation, while a pip-installed library has them.
+    """
+    drop = {
+        "PYTHONPATH",
+        "DJANGO_SETTINGS_MODULE",
+        "DATABASE_URL",
+        "VIRTUAL_ENV",
+        "PYTHONDONTWRITEBYTECODE",
+    }
     return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PG")}
 
 
