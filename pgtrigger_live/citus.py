@@ -5,8 +5,18 @@ workers. Read by the catalog reader, the planner's refusals and the runtime.
 
 from __future__ import annotations
 
+#: True when the database has the Citus extension: an expression, so the runtime can fold the
+#: question into a statement it sends anyway (statements.set_config).
+PRESENT = "EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')"
 #: Whether the database has the Citus extension: a boolean, one row.
-HAS_CITUS = "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')"
+HAS_CITUS = f"SELECT {PRESENT}"
+
+#: The server parameter Citus makes the server report at connect time (a ParameterStatus
+#: message, read by libpq without a round trip): loading the Citus library turns on this
+#: setting's report flag, and Citus works only when loaded (``shared_preload_libraries``). A
+#: connection that was not told it therefore has no Citus. PostgreSQL 18 reports it anyway,
+#: so its presence proves nothing (docs/citus.md, "Is Citus there?").
+REPORTED_WITH_CITUS = "search_path"
 
 DISTRIBUTED = "distributed"
 REFERENCE = "reference"
