@@ -247,9 +247,9 @@ def test_a_server_that_does_not_report_search_path_is_never_asked(
         assert (runtime.citus, runtime.citus_sure) == (False, True)
 
         fresh(old_server)
-        with recorded(old_server) as sent, pgtrigger.ignore(URI, databases=[old_server]):
-            with transaction.atomic(using=old_server):
-                write(old_server)
+        block = pgtrigger.ignore(URI, databases=[old_server])
+        with recorded(old_server) as sent, block, transaction.atomic(using=old_server):
+            write(old_server)
         assert len(sent) == 2, sent
         assert sent[0].startswith("SELECT s.p0, set_config('pgtrigger.ignore', '{")
         assert "pg_extension" not in sent[0]
