@@ -23,7 +23,7 @@ workers, which see a setting only if it was made by a ``SET LOCAL`` message of i
 ``citus.propagate_set_commands`` is ``'local'``. Where a database has Citus, a write in
 autocommit takes the short transaction with that message, and a change inside a transaction
 sends the message after the ``set_config`` statement. Whether it has Citus is learnt without a
-statement of its own where possible (``citus_hint``): a server that did not report
+statement of its own where possible (``learn_citus``): a server that did not report
 ``search_path`` at connect time has no Citus; inside a transaction the question rides in the
 ``set_config`` statement; only a write in autocommit, on a server that reports
 ``search_path`` (PostgreSQL 18 does), asks, once per process and database while the answer is
