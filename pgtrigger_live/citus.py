@@ -5,11 +5,13 @@ workers. Read by the catalog reader, the planner's refusals and the runtime.
 
 from __future__ import annotations
 
-#: True when the database has the Citus extension: an expression, so the runtime can fold the
-#: question into a statement it sends anyway (statements.set_config).
-PRESENT = "EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')"
-#: Whether the database has the Citus extension: a boolean, one row.
-HAS_CITUS = f"SELECT {PRESENT}"
+#: The Citus library's version, NULL where it is not loaded: an expression, so the runtime can
+#: fold it into a statement it sends anyway (statements.set_config). It reads a setting and
+#: touches no catalog, which a new session would have to load first (docs/citus.md).
+LOADED = "current_setting('citus.version', true)"
+#: Whether the database has Citus: a boolean, one row. The extension's metadata tables live in
+#: pg_catalog; looking one up by name costs a new session less than reading pg_extension.
+HAS_CITUS = "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL"
 
 #: The server parameter Citus makes the server report at connect time (a ParameterStatus
 #: message, read by libpq without a round trip): loading the Citus library turns on this

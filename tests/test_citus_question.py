@@ -119,7 +119,7 @@ def test_in_a_transaction_the_question_rides_in_the_set_config_statement(cold: N
         write("default")
     assert len(sent) == 2, sent  # as before Citus support: one set_config, then the INSERT
     assert sent[0].startswith("SELECT s.p0, set_config('pgtrigger.ignore', '{")
-    assert sent[0].endswith(f", true), {citus.PRESENT} FROM (SELECT current_setting("
+    assert sent[0].endswith(f", true), {citus.LOADED} FROM (SELECT current_setting("
                             "'pgtrigger.ignore', true) AS p0 OFFSET 0) AS s")  # fmt: skip
     assert sent[1].startswith('INSERT INTO "testapp_protected"')
     assert (runtime.citus, runtime.citus_sure) == (False, True)
@@ -128,7 +128,7 @@ def test_in_a_transaction_the_question_rides_in_the_set_config_statement(cold: N
     with recorded("default") as sent, pgtrigger.ignore(URI), transaction.atomic():
         write("default")
     assert len(sent) == 2, sent
-    assert "pg_extension" not in sent[0]  # learnt for this connection: not asked again
+    assert "citus" not in sent[0]  # learnt for this connection: not asked again
     with recorded("default") as sent, pgtrigger.ignore(URI):
         write("default")
     assert_plain_write(sent)
@@ -156,7 +156,7 @@ def test_a_write_in_autocommit_asks_once_per_process_and_database(cold: None) ->
     with recorded("default") as sent, pgtrigger.ignore(URI), transaction.atomic():
         write("default")
     assert len(sent) == 2, sent
-    assert sent[0].endswith(f", true), {citus.PRESENT} FROM (SELECT current_setting("
+    assert sent[0].endswith(f", true), {citus.LOADED} FROM (SELECT current_setting("
                             "'pgtrigger.ignore', true) AS p0 OFFSET 0) AS s")  # fmt: skip
     assert (runtime.citus, runtime.citus_sure) == (False, True)
 
@@ -252,7 +252,7 @@ def test_a_server_that_does_not_report_search_path_is_never_asked(
             write(old_server)
         assert len(sent) == 2, sent
         assert sent[0].startswith("SELECT s.p0, set_config('pgtrigger.ignore', '{")
-        assert "pg_extension" not in sent[0]
+        assert "citus" not in sent[0]
 
         runtime = fresh(old_server)
         with recorded(old_server) as sent:

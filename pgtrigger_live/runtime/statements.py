@@ -185,8 +185,8 @@ def set_config(
 
     Every setting in ``read_back`` is returned first, as it was before the statement ran (a
     subquery that the planner may not flatten guarantees the order), so it can be restored.
-    ``also``: one more expression, returned last (the runtime asks whether the database has
-    Citus this way, without a statement of its own).
+    ``also``: one more expression, returned last (the runtime reads whether the Citus library
+    is loaded this way, without a statement of its own).
     """
     sets = ", ".join(
         f"set_config({quote_literal(guc)}, {quote_literal(values[guc])}, true)"

@@ -24,10 +24,11 @@ workers, which see a setting only if it was made by a ``SET LOCAL`` message of i
 autocommit takes the short transaction with that message, and a change inside a transaction
 sends the message after the ``set_config`` statement. Whether it has Citus is learnt without a
 statement of its own where possible (``learn_citus``): a server that did not report
-``search_path`` at connect time has no Citus; inside a transaction the question rides in the
-``set_config`` statement; only a write in autocommit, on a server that reports
-``search_path`` (PostgreSQL 18 does), asks, once per process and database while the answer is
-no. Other databases then pay one boolean test per statement.
+``search_path`` at connect time has no Citus; inside a transaction the ``set_config``
+statement also reads ``citus.version`` (a query follows only where the library is loaded);
+only a write in autocommit, on a server that reports ``search_path`` (PostgreSQL 18 does),
+asks, once per process and database while the answer is no. Other databases then pay one
+boolean test per statement.
 """
 
 from __future__ import annotations
@@ -363,10 +364,12 @@ class ConnectionRuntime:
         raw = connection.connection
         ask = not self.citus_sure and not self._hint(raw, stale_ok=False)
         with connection.wrap_database_errors, raw.cursor() as cursor:
-            cursor.execute(statements.set_config(wanted, read_back, citus.PRESENT if ask else None))
+            cursor.execute(statements.set_config(wanted, read_back, citus.LOADED if ask else None))
             row = cursor.fetchone()
             if ask:
-                self._learnt(raw, bool(row and row[-1]))
+                # No Citus library, no Citus; where it is loaded, is the extension here?
+                loaded = row is not None and row[-1] is not None
+                self._learnt(raw, loaded and has_citus(connection))
             if self.citus and IGNORE in wanted:
                 # set_config is not forwarded to the workers; the coordinator keeps its value
                 # from the statement above (read back), the workers get this one.
