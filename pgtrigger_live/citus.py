@@ -5,8 +5,20 @@ workers. Read by the catalog reader, the planner's refusals and the runtime.
 
 from __future__ import annotations
 
-#: Whether the database has the Citus extension: a boolean, one row.
-HAS_CITUS = "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')"
+#: The Citus library's version, NULL where it is not loaded: an expression, so the runtime can
+#: fold it into a statement it sends anyway (statements.set_config). It reads a setting and
+#: touches no catalog, which a new session would have to load first (docs/citus.md).
+LOADED = "current_setting('citus.version', true)"
+#: Whether the database has Citus: a boolean, one row. The extension's metadata tables live in
+#: pg_catalog; looking one up by name costs a new session less than reading pg_extension.
+HAS_CITUS = "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL"
+
+#: The server parameter Citus makes the server report at connect time (a ParameterStatus
+#: message, read by libpq without a round trip): loading the Citus library turns on this
+#: setting's report flag, and Citus works only when loaded (``shared_preload_libraries``). A
+#: connection that was not told it therefore has no Citus. PostgreSQL 18 reports it anyway,
+#: so its presence proves nothing (docs/citus.md, "Is Citus there?").
+REPORTED_WITH_CITUS = "search_path"
 
 DISTRIBUTED = "distributed"
 REFERENCE = "reference"

@@ -3,10 +3,12 @@ installed (tests/citus_cluster.py; README "Citus tests"), the scenario in a chil
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,53 @@ def test_citus_refusals_and_measured_behaviour_of_each_kind_of_trigger(
         "tests.citusproject.probe_scenario", url, "tests.citusproject.probe_settings"
     )
     assert "probe scenario passed" in out
+
+
+def test_a_database_without_the_extension_on_a_citus_server_gets_the_plain_forms(
+    citus_nodes: list[citus_cluster.pgtest.Server], django_db_blocker: Any
+) -> None:
+    """The Citus library is loaded there (search_path reported, citus.version set) but the
+    database has no extension: one query tells, and the blocks send what a plain server gets."""
+    from django.db import connections, transaction
+
+    import pgtrigger_live as pgtrigger
+    from pgtrigger_live import citus
+    from pgtrigger_live.runtime import wrapper
+    from pgtrigger_live.testing.postgres import parse_database_url
+    from tests.test_citus_question import URI, assert_plain_write, fresh, recorded, write
+
+    coordinator = citus_nodes[0]
+    citus_cluster._execute(coordinator.url, 'CREATE DATABASE "no_extension"')
+    url = citus_cluster._with_database(coordinator.url, "no_extension")
+    citus_cluster._execute(
+        url, "CREATE TABLE testapp_protected (id bigserial PRIMARY KEY, name text)"
+    )
+    entry = copy.deepcopy(connections["default"].settings_dict)
+    entry.update(parse_database_url(url), OPTIONS={})
+    connections.settings["citus_plain"] = entry
+    wrapper.forget_citus()
+    try:
+        with django_db_blocker.unblock():
+            runtime = fresh("citus_plain")
+            block = pgtrigger.ignore(URI, databases=["citus_plain"])
+            with recorded("citus_plain") as sent, block, transaction.atomic(using="citus_plain"):
+                write("citus_plain")
+            assert len(sent) == 3, sent
+            assert sent[0].endswith(f"{citus.LOADED} FROM (SELECT current_setting("
+                                    "'pgtrigger.ignore', true) AS p0 OFFSET 0) AS s")  # fmt: skip
+            assert sent[1] == citus.HAS_CITUS  # the library is there: is the extension?
+            assert sent[2].startswith('INSERT INTO "testapp_protected"')
+            assert (runtime.citus, runtime.citus_sure) == (False, True)
+
+            wrapper.forget_citus()
+            fresh("citus_plain")
+            with recorded("citus_plain") as sent, pgtrigger.ignore(URI, databases=["citus_plain"]):
+                write("citus_plain")
+            assert sent[0] == citus.HAS_CITUS
+            assert_plain_write(sent[1:])
+    finally:
+        wrapper.forget_citus()
+        with django_db_blocker.unblock():
+            connections["citus_plain"].close()
+        del connections["citus_plain"]
+        connections.settings.pop("citus_plain")

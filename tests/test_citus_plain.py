@@ -54,8 +54,9 @@ def test_table_ref_kind_is_not_part_of_its_identity() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_runtime_learns_once_that_there_is_no_citus_and_keeps_the_plain_prefix() -> None:
-    """One question per connection, at the first block that sets something; the statement
-    then carries the plain prefix, byte for byte, in the same message."""
+    """Learnt at the first write a block sets something for (what that costs on a fresh
+    connection: tests/test_citus_question.py); the statement then carries the plain prefix,
+    byte for byte, in the same message."""
     connection.close()
     connection.ensure_connection()
     runtime = runtime_of(connection)

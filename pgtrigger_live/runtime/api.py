@@ -17,7 +17,7 @@ from pgtrigger_live.exceptions import DeclarationError, PgTriggerLiveError, Unsu
 from pgtrigger_live.routing import allowed
 from pgtrigger_live.runtime import context, statements
 from pgtrigger_live.runtime.context import AddIgnored, AddSchemas, AliasChange, Selector
-from pgtrigger_live.runtime.wrapper import DIRTY, has_citus, install, runtime_of
+from pgtrigger_live.runtime.wrapper import DIRTY, install, runtime_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -235,16 +235,16 @@ def _refuse_on_citus(
     on the table's shards, under the shard's name for it (``<name>_<shard id>``), so
     ``SET CONSTRAINTS "<name>"`` never reaches it, and Citus does not forward ``SET
     CONSTRAINTS`` to the workers either (not even with ``citus.propagate_set_commands``): the
-    trigger would keep its declared timing while the call seemed to succeed. Costs one query
-    per connection on other databases (asked once), two more per call on Citus.
+    trigger would keep its declared timing while the call seemed to succeed. Costs nothing on a
+    server that did not report ``search_path`` (Citus not loaded), else one query per
+    connection (a "no" learnt by another connection is not trusted here), two more per call
+    on Citus.
     """
     runtime = install(connection)
     if runtime is None:  # pragma: no cover - constraints() only reaches Postgres aliases
         return
-    if runtime.citus is None:
-        connection.ensure_connection()
-        runtime.citus = has_citus(connection)
-    if not runtime.citus:
+    connection.ensure_connection()
+    if not runtime.learn_citus(connection, stale_ok=False):
         return
     tables = sorted({sql.quote_table(model._meta.db_table) for _, model, _, _ in selected})
     with connection.cursor() as cursor:

@@ -178,17 +178,23 @@ def citus_ignore(ignore: str) -> str:
     return f"{citus.PROPAGATE} SET LOCAL {IGNORE} TO {quote_literal(ignore)}"
 
 
-def set_config(values: Mapping[str, str], read_back: Iterable[str] = ()) -> str:
+def set_config(
+    values: Mapping[str, str], read_back: Iterable[str] = (), also: str | None = None
+) -> str:
     """One SELECT that sets ``values`` transaction-locally.
 
     Every setting in ``read_back`` is returned first, as it was before the statement ran (a
     subquery that the planner may not flatten guarantees the order), so it can be restored.
+    ``also``: one more expression, returned last (the runtime reads whether the Citus library
+    is loaded this way, without a statement of its own).
     """
     sets = ", ".join(
         f"set_config({quote_literal(guc)}, {quote_literal(values[guc])}, true)"
         for guc in GUCS
         if guc in values
     )
+    if also is not None:
+        sets = f"{sets}, {also}"
     reads = [guc for guc in GUCS if guc in read_back]
     if not reads:
         return f"SELECT {sets}"

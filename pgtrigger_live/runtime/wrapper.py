@@ -20,10 +20,15 @@ Nothing is ever sent while the transaction is aborted.
 
 **Citus** (docs/citus.md): the triggers of distributed and reference tables fire on the
 workers, which see a setting only if it was made by a ``SET LOCAL`` message of its own while
-``citus.propagate_set_commands`` is ``'local'``. Whether a connection's database has Citus is
-asked once, the first time a block needs to set something on it; where it does, a write in
+``citus.propagate_set_commands`` is ``'local'``. Where a database has Citus, a write in
 autocommit takes the short transaction with that message, and a change inside a transaction
-sends the message after the ``set_config`` statement. Other databases pay one boolean test.
+sends the message after the ``set_config`` statement. Whether it has Citus is learnt without a
+statement of its own where possible (``learn_citus``): a server that did not report
+``search_path`` at connect time has no Citus; inside a transaction the ``set_config``
+statement also reads ``citus.version`` (a query follows only where the library is loaded);
+only a write in autocommit, on a server that reports ``search_path`` (PostgreSQL 18 does),
+asks, once per process and database while the answer is no. Other databases then pay one
+boolean test per statement.
 """
 
 from __future__ import annotations
@@ -134,6 +139,7 @@ class ConnectionRuntime:
         "alias",
         "base",
         "citus",
+        "citus_sure",
         "savepoints",
         "shard_ignore",
         "synced",
@@ -148,8 +154,10 @@ class ConnectionRuntime:
         #: The AliasState (None: no block) whose values the open transaction holds exactly,
         #: so that no statement needs anything; _NOT_SYNCED when unknown or different.
         self.synced: object = _NOT_SYNCED
-        #: Whether the connection's database has the Citus extension; None until asked.
+        #: Whether the connection's database has the Citus extension; None until learnt.
         self.citus: bool | None = None
+        #: False while ``citus`` is only what another connection learnt (it may be stale).
+        self.citus_sure = False
         #: ignore value -> the value the Citus workers need (shard trigger names added).
         self.shard_ignore: dict[str, str] = {}
 
@@ -286,7 +294,7 @@ class ConnectionRuntime:
         """
         connection: BaseDatabaseWrapper = context["connection"]
         if self.citus is None:
-            self.citus = has_citus(connection)
+            self.learn_citus(connection)
             if not self.citus:
                 return self._autocommit(alias_state, execute, sql, params, many, context)
         if alias_state.ignore_value is not None:
@@ -353,11 +361,15 @@ class ConnectionRuntime:
         """
         self.synced = _NOT_SYNCED
         read_back = list(wanted)
-        if self.citus is None:
-            self.citus = has_citus(connection)
-        with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-            cursor.execute(statements.set_config(wanted, read_back))
+        raw = connection.connection
+        ask = not self.citus_sure and not self._hint(raw, stale_ok=False)
+        with connection.wrap_database_errors, raw.cursor() as cursor:
+            cursor.execute(statements.set_config(wanted, read_back, citus.LOADED if ask else None))
             row = cursor.fetchone()
+            if ask:
+                # No Citus library, no Citus; where it is loaded, is the extension here?
+                loaded = row is not None and row[-1] is not None
+                self._learnt(raw, loaded and has_citus(connection))
             if self.citus and IGNORE in wanted:
                 # set_config is not forwarded to the workers; the coordinator keeps its value
                 # from the statement above (read back), the workers get this one.
@@ -449,6 +461,43 @@ class ConnectionRuntime:
                 DIRTY.discard(self)
         self.sync(connection)  # a block may have ended since: leave none of its values behind
 
+    # -- whether the database has Citus -----------------------------------------------------
+
+    def _hint(self, raw: Any, *, stale_ok: bool) -> bool:
+        """Learn what can be known without a statement; True when ``citus`` is now set.
+
+        The server's connect-time report settles it when it lacks ``search_path`` (Citus is
+        not loaded: ``citus.REPORTED_WITH_CITUS``). ``stale_ok``: else take "no Citus" from
+        another connection of this process to the same server and database.
+        """
+        if _reported(raw, citus.REPORTED_WITH_CITUS) is None:
+            self.citus, self.citus_sure = False, True
+            return True
+        if stale_ok and _server(raw) in _NO_CITUS:
+            self.citus, self.citus_sure = False, False
+            return True
+        return False
+
+    def _learnt(self, raw: Any, present: bool) -> None:
+        """The database answered: keep it for this connection, and for the process."""
+        self.citus, self.citus_sure = present, True
+        if present:
+            _NO_CITUS.discard(_server(raw))
+        else:
+            _NO_CITUS.add(_server(raw))
+
+    def learn_citus(self, connection: BaseDatabaseWrapper, *, stale_ok: bool = True) -> bool:
+        """Whether the connection's database has Citus, asking only what nothing else told.
+
+        For a write in autocommit (``stale_ok``: a "no" another connection learnt will do) and
+        for constraints() (it will not: a wrong "no" there would let the call do nothing).
+        """
+        if self.citus is None or not (self.citus_sure or stale_ok):
+            raw = connection.connection
+            if not self._hint(raw, stale_ok=stale_ok):
+                self._learnt(raw, has_citus(connection))
+        return bool(self.citus)
+
     # -- used by the blocks ----------------------------------------------------------------
 
     def sync(self, connection: BaseDatabaseWrapper) -> None:
@@ -486,6 +535,30 @@ class ConnectionRuntime:
             self._send(connection, wanted)
         self._note_sync(alias_state)
         return True
+
+
+#: (host, port, database) of the databases this process learnt to have no Citus: a write in
+#: autocommit on a new connection to one of them does not ask again (docs/citus.md says what a
+#: database that gains Citus while the process runs does to it).
+_NO_CITUS: set[tuple[object, ...]] = set()
+
+
+def _reported(raw: Any, name: str) -> str | None:
+    """A parameter the server reported (at connect time, or since): no round trip."""
+    if _PSYCOPG3:
+        return raw.info.parameter_status(name)  # type: ignore[no-any-return]
+    return raw.get_parameter_status(name)  # type: ignore[no-any-return]
+
+
+def _server(raw: Any) -> tuple[object, ...]:
+    """Where a driver connection is connected: the key of ``_NO_CITUS``."""
+    info = raw.info
+    return (info.host, info.port, info.dbname)
+
+
+def forget_citus() -> None:
+    """Forget what this process learnt of its databases' Citus (tests; after adding Citus)."""
+    _NO_CITUS.clear()
 
 
 def has_citus(connection: BaseDatabaseWrapper) -> bool:
@@ -556,5 +629,6 @@ def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwa
     runtime = install(connection)
     if runtime is not None:
         runtime.reset()
-        runtime.citus = None  # asked again: the alias may now point at another database
+        runtime.citus = None  # learnt again: the alias may now point at another database
+        runtime.citus_sure = False
         runtime.shard_ignore = {}

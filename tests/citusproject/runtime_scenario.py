@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import pgtrigger_live as pgtrigger  # noqa: E402
 from pgtrigger_live.exceptions import UnsupportedTriggerError  # noqa: E402
+from pgtrigger_live.runtime import wrapper  # noqa: E402
 from tests.citusproject.shop.models import Country, Memo, Note, Order  # noqa: E402
 
 ORDER_DELETE = "shop.Order:protect_delete"
@@ -225,7 +226,44 @@ def main() -> None:
     assert '"protect_update"' in message, message
     assert "Citus table (distributed)" in message, message
     assert not [q for q in ctx.captured_queries if "SET CONSTRAINTS" in q["sql"]]
+
+    learning_whether_there_is_citus()
     print("runtime scenario passed")
+
+
+def learning_whether_there_is_citus() -> None:
+    """A Citus coordinator reports search_path at connect time, so the runtime must ask: in a
+    transaction the set_config statement carries the question. A "no" this process learnt
+    before Citus came (simulated) misleads a write in autocommit, the case docs/citus.md
+    describes: the workers do not see the value and the trigger fires; the next block in a
+    transaction on any new connection asks again for free, and the write is right again."""
+    wrapper.forget_citus()
+    connection.close()
+    connection.ensure_connection()
+    runtime = wrapper.runtime_of(connection)
+    assert runtime is not None
+    assert runtime.citus is None
+    a, b = one_per_worker()
+    with transaction.atomic(), pgtrigger.ignore(ORDER_DELETE):
+        Order.objects.filter(id=a).delete()
+    assert (runtime.citus, runtime.citus_sure) == (True, True)
+    assert not wrapper._NO_CITUS
+
+    connection.close()
+    connection.ensure_connection()
+    runtime = wrapper.runtime_of(connection)
+    assert runtime is not None
+    wrapper._NO_CITUS.add(wrapper._server(connection.connection))  # learnt before Citus came
+    with pgtrigger.ignore(ORDER_DELETE):
+        assert PROTECTED in refusal(delete_order(b))  # the workers did not get the value
+        assert (runtime.citus, runtime.citus_sure) == (False, False)
+        with transaction.atomic():
+            Order.objects.filter(id=b).delete()
+        assert (runtime.citus, runtime.citus_sure) == (True, True)
+        assert not wrapper._NO_CITUS
+        for pk in one_per_worker():
+            assert refusal(delete_order(pk)) == "", pk
+    fires_everywhere()
 
 
 if __name__ == "__main__":
