@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,7 +27,7 @@ import pgtrigger_live
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
 from pgtrigger_live.exceptions import InstallError
-from pgtrigger_live.reconcile import digest, installation
+from pgtrigger_live.reconcile import digest
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger
 from pgtrigger_live.reconcile.digest import Digester
 from pgtrigger_live.reconcile.planner import ActionKind
@@ -807,24 +806,36 @@ import sys
 sys.modules["psycopg"] = None  # Django falls back to psycopg2
 import django
 django.setup()
-from concurrent.futures import ThreadPoolExecutor
 from django.db import connection
+from psycopg2 import extensions
 import pgtrigger_live as pgtrigger
-from pgtrigger_live.reconcile import installation
+from pgtrigger_live.reconcile import digest
 assert connection.Database.__name__ == "psycopg2", connection.Database
-submitted = []
-submit = ThreadPoolExecutor.submit
-ThreadPoolExecutor.submit = lambda self, fn, *a, **k: submitted.append(fn) or submit(self, fn, *a, **k)
-installation.THREAD_FROM = 1  # the test project declares fewer triggers than a real one
+inside = []
+real = digest.Digester.digest
+def recording(self, model, trigger):
+    callback = extensions.get_wait_callback()  # ours only while the query is in flight
+    inside.append(callback is not None and callback is not globals().get("theirs"))
+    return real(self, model, trigger)
+digest.Digester.digest = recording
 pgtrigger.install()
 entries = pgtrigger.status()
-print(len(submitted), sum(1 for e in entries if e.compiled and not e.compiled.is_rendered))
-print(pgtrigger.install().actions == ())
+print(len(inside), sum(inside), sum(1 for e in entries if e.compiled and not e.compiled.is_rendered))
+print(pgtrigger.install().actions == (), extensions.get_wait_callback() is None)
+# Someone else's wait callback (gevent, eventlet): kept and used; no overlap then.
+used = []
+def theirs(conn):
+    used.append(1)
+    while conn.poll() != extensions.POLL_OK:
+        pass
+extensions.set_wait_callback(theirs)
+inside.clear()
+print(pgtrigger.install().actions == (), extensions.get_wait_callback() is theirs, bool(used), sum(inside))
 """
 
 
 @pytest.mark.django_db(transaction=True)
-def test_psycopg2_computes_digests_in_a_thread_next_to_the_query() -> None:
+def test_psycopg2_computes_digests_while_the_query_is_in_flight() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _PSYCOPG2],
         env=subprocess_env(),
@@ -834,23 +845,35 @@ def test_psycopg2_computes_digests_in_a_thread_next_to_the_query() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    counts, no_op = done.stdout.strip().splitlines()[-2:]
-    threads, digested = map(int, counts.split())
-    assert threads == 2  # install and status: each read ran the digests in a thread
-    assert digested > 0  # and what they found spared compiling
-    assert no_op == "True"
+    counts, no_op, foreign = done.stdout.strip().splitlines()[-3:]
+    digests, in_flight, deferred = map(int, counts.split())
+    # install and status: every digest was computed from psycopg2's wait callback, that is
+    # once the catalog query was sent and before its answer was read (catalog.read_while)
+    assert digests > 0
+    assert in_flight == digests
+    assert deferred > 0  # and what they found spared compiling
+    assert no_op == "True True"  # nothing to do; the wait callback is put back (none)
+    # another library's callback stays in place and waits for the query; digests first
+    assert foreign == "True True True 0"
 
 
 @pytest.mark.django_db
-def test_psycopg_3_computes_digests_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The pipeline already overlaps them with the query; a thread would fight for the GIL.
-    submitted: list[object] = []
-    monkeypatch.setattr(installation, "THREAD_FROM", 1)
-    monkeypatch.setattr(ThreadPoolExecutor, "submit", lambda *a, **k: submitted.append(a))
+def test_psycopg_3_computes_digests_inside_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     if connection.Database.__name__ != "psycopg":  # type: ignore[attr-defined]
         pytest.skip("the suite runs on psycopg2 (PGTRIGGER_LIVE_TEST_DRIVER)")
+    from psycopg import pq
+
+    states: list[object] = []
+    real = Digester.digest
+
+    def recording(self: Digester, model: Any, trigger: Any) -> str | None:
+        states.append(connection.connection.info.pipeline_status)  # type: ignore[union-attr]
+        return real(self, model, trigger)
+
+    monkeypatch.setattr(Digester, "digest", recording)
     pgtrigger.status()
-    assert submitted == []
+    assert states
+    assert set(states) == {pq.PipelineStatus.ON}  # sent, not yet answered
 
 
 # -- what a Func template may read: names only ---------------------------------------------------

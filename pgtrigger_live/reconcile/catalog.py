@@ -9,10 +9,12 @@ on every cursor): each scope's search path is spelled out in the query.
 
 from __future__ import annotations
 
+import importlib
 import json
+import select
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgtrigger_live import citus, naming, sql
 from pgtrigger_live.exceptions import SchemaError
@@ -136,6 +138,8 @@ SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
    AND (c.relnamespace IN (SELECT nsp FROM home) OR c.oid IN (SELECT oid FROM resolved))
 """
 
+
+_T = TypeVar("_T")
 
 #: Kept here for callers of the catalog; the parsing lives with the other SQL text helpers.
 split_table = sql.split_table
@@ -279,6 +283,66 @@ def reading(
             return Fetched(connection, rows, scopes, names)
 
         yield finish
+
+
+def read_while(
+    connection: BaseDatabaseWrapper,
+    db_tables: Iterable[str],
+    scopes: Sequence[Scope],
+    work: Callable[[], _T],
+) -> tuple[Fetched, _T]:
+    """Send the catalog query, run ``work`` while the server answers it, return both.
+
+    ``work`` must not use the connection (it runs while the query is in flight). psycopg 3
+    sends the query in pipeline mode and runs it right after; psycopg2 has no pipeline, but
+    its wait callback (the hook green-thread libraries use) is called once the query is
+    sent, in the calling thread: ``work`` runs there, then the callback waits for the answer
+    as psycopg2 itself would. Only when another wait callback is already installed (gevent,
+    eventlet) is the work done before the query, without overlap.
+    """
+    if _can_pipeline(connection):
+        with reading(connection, db_tables, scopes) as finish:
+            done = work()
+            return finish(), done
+    raw = connection.connection
+    green = _green(raw)
+    if green is None:
+        done = work()
+        with reading(connection, db_tables, scopes, overlap=False) as finish:
+            return finish(), done
+    results: list[_T] = []
+    extensions = green
+
+    def wait(conn: Any) -> None:
+        if conn is raw and not results:
+            results.append(work())
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                select.select([conn.fileno()], [], [])
+            elif state == extensions.POLL_WRITE:
+                select.select([], [conn.fileno()], [])
+            else:  # pragma: no cover - psycopg2 knows no other state
+                raise extensions.OperationalError(f"bad state from poll: {state}")
+
+    extensions.set_wait_callback(wait)
+    try:
+        with reading(connection, db_tables, scopes, overlap=False) as finish:
+            fetched = finish()
+    finally:
+        extensions.set_wait_callback(None)
+    return fetched, results[0] if results else work()
+
+
+def _green(raw: Any) -> Any:
+    """psycopg2's extensions module when its wait callback is ours to use; else None (psycopg
+    3, or a wait callback someone else installed)."""
+    if type(raw).__module__.split(".")[0] != "psycopg2":
+        return None
+    extensions: Any = importlib.import_module("psycopg2.extensions")
+    return extensions if extensions.get_wait_callback() is None else None
 
 
 def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:

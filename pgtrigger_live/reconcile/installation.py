@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -143,8 +141,8 @@ def _fetch(
     vendor, major = connection.vendor, getattr(connection, "pg_version", 0) // 10000
 
     def digested() -> _DeclaredWork:
-        """Digests, Postgres ids and the verdict's inputs: work on the declarations only
-        (Django's settings are read, no connection is used: it may run in another thread)."""
+        """Digests, Postgres ids and the verdict's inputs: work on the declarations only (no
+        connection is used: it runs while the catalog query is in flight)."""
         digester = Digester(vendor, major)
         digests = [
             digester.digest(model, trigger) if w else None
@@ -157,19 +155,11 @@ def _fetch(
         inputs = _verdict_inputs(items, allowed_in, digests, pgids) if verdict else None
         return digests, pgids, inputs
 
-    # What needs no catalog is done while the server runs the query. psycopg 3 sends the
-    # query in pipeline mode, so it is done inline; psycopg2 cannot, but releases the GIL while
-    # it waits: there it runs in a thread of its own (unless too little to pay for a thread).
-    # Not a thread under psycopg 3: its wait loop needs the GIL, and losing it costs more.
-    with contextlib.ExitStack() as stack:
-        work: Future[_DeclaredWork] | None = None
-        driver = getattr(connection, "Database", None)
-        if len(items) >= THREAD_FROM and getattr(driver, "__name__", "") == "psycopg2":
-            pool = stack.enter_context(ThreadPoolExecutor(1, "pgtrigger_live-digest"))
-            work = pool.submit(digested)
-        with catalog.reading(connection, [*tables, *qualified], scopes) as finish:
-            digests, pgids, inputs = work.result() if work is not None else digested()
-            rows = finish()
+    # What needs no catalog is done while the server runs the query (catalog.read_while:
+    # psycopg 3's pipeline, psycopg2's wait callback), in this thread.
+    rows, (digests, pgids, inputs) = catalog.read_while(
+        connection, [*tables, *qualified], scopes, digested
+    )
     return _Fetched(
         alias,
         items,
@@ -256,8 +246,6 @@ def _read(
     return _build(_fetch(alias, items, schemas, all_schemas))
 
 
-#: Declarations from which their digests are computed in a thread, next to the catalog query.
-THREAD_FROM = 50
 #: Per declaration its digest and Postgres id (None: not allowed here, or no digest); and, per
 #: scope, the input of the no-op verdict (None: it cannot tell).
 _DeclaredWork = tuple[list[str | None], list[str | None], "list[list[Declared]] | None"]
