@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,3 +134,24 @@ def run_scenario(module: str, settings_module: str, prefix: str) -> None:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def libpq_trace(raw: Any) -> Iterator[list[str]]:
+    """The queries psycopg 3's libpq sends on the raw connection ``raw`` in the block (its
+    protocol trace: what goes over the wire, whatever the cursor). Filled when the block exits."""
+    from psycopg import pq
+
+    sent: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        raw.pgconn.trace(trace.fileno())
+        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield sent
+        finally:
+            raw.pgconn.untrace()
+            trace.seek(0)
+            for line in trace.read().splitlines():
+                parts = line.split("\t")
+                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
+                    sent.append(parts[3].strip().strip('"'))

@@ -26,6 +26,7 @@ import pgtrigger_live as pgtrigger
 from pgtrigger_live import citus
 from pgtrigger_live.runtime import wrapper
 from pgtrigger_live.testing import postgres as pgtest
+from tests.conftest import libpq_trace
 from tests.testapp.models import Protected
 
 URI = "testapp.Protected:protect_delete"
@@ -44,20 +45,9 @@ def recorded(alias: str) -> Iterator[list[str]]:
     raw = connection.connection
     sent: list[str] = []
     if is_psycopg3:
-        from psycopg import pq
-
-        with tempfile.TemporaryFile("w+") as trace:
-            raw.pgconn.trace(trace.fileno())
-            raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-            try:
-                yield sent
-            finally:
-                raw.pgconn.untrace()
-                trace.seek(0)
-                for line in trace.read().splitlines():
-                    parts = line.split("\t")
-                    if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-                        sent.append(parts[3].strip().strip('"'))
+        with libpq_trace(raw) as traced:
+            yield sent
+        sent.extend(traced)
     else:
         import psycopg2.extensions
 

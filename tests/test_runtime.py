@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -59,6 +58,7 @@ from pgtrigger_live.runtime.statements import (
 )
 from pgtrigger_live.runtime.wrapper import runtime_of
 from tests import pgbouncer
+from tests.conftest import libpq_trace
 from tests.testapp.models import Plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1348,24 +1348,10 @@ def test_wrapper_blocks_nested_in_each_order(clean: None, outer: str, fresh: boo
 @contextlib.contextmanager
 def wire(alias: str) -> Iterator[list[str]]:
     """The messages libpq sends on ``alias`` in the block (psycopg 3's libpq trace)."""
-    from psycopg import pq
-
     connection = connections[alias]
     connection.ensure_connection()
-    raw = connection.connection
-    sent: list[str] = []
-    with tempfile.TemporaryFile("w+") as trace:
-        raw.pgconn.trace(trace.fileno())
-        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield sent
-        finally:
-            raw.pgconn.untrace()
-            trace.seek(0)
-            for line in trace.read().splitlines():
-                parts = line.split("\t")
-                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-                    sent.append(parts[3].strip().strip('"'))
+    with libpq_trace(connection.connection) as sent:
+        yield sent
 
 
 @pytest.mark.skipif(not is_psycopg3, reason="counts messages with psycopg 3's libpq trace")
