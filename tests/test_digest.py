@@ -831,6 +831,16 @@ def theirs(conn):
 extensions.set_wait_callback(theirs)
 inside.clear()
 print(pgtrigger.install().actions == (), extensions.get_wait_callback() is theirs, bool(used), sum(inside))
+# Another Python thread: the process-wide callback is not touched; digests first.
+import threading
+extensions.set_wait_callback(None)
+stop = threading.Event()
+other = threading.Thread(target=stop.wait)
+other.start()
+inside.clear()
+print(pgtrigger.install().actions == (), extensions.get_wait_callback() is None, sum(inside), len(inside) > 0)
+stop.set()
+other.join()
 """
 
 
@@ -845,7 +855,7 @@ def test_psycopg2_computes_digests_while_the_query_is_in_flight() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    counts, no_op, foreign = done.stdout.strip().splitlines()[-3:]
+    counts, no_op, foreign, threaded = done.stdout.strip().splitlines()[-4:]
     digests, in_flight, deferred = map(int, counts.split())
     # install and status: every digest was computed from psycopg2's wait callback, that is
     # once the catalog query was sent and before its answer was read (catalog.read_while)
@@ -855,6 +865,8 @@ def test_psycopg2_computes_digests_while_the_query_is_in_flight() -> None:
     assert no_op == "True True"  # nothing to do; the wait callback is put back (none)
     # another library's callback stays in place and waits for the query; digests first
     assert foreign == "True True True 0"
+    # with another Python thread running, the process-wide callback is left alone
+    assert threaded == "True True 0 True"
 
 
 @pytest.mark.django_db

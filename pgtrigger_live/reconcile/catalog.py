@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import select
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -338,8 +339,10 @@ def read_while(
 
 def _green(raw: Any) -> Any:
     """psycopg2's extensions module when its wait callback is ours to use; else None (psycopg
-    3, or a wait callback someone else installed)."""
-    if type(raw).__module__.split(".")[0] != "psycopg2":
+    3, a wait callback someone else installed, or other Python threads: the callback is
+    process-wide, and a query another thread started meanwhile would fail if it were taken
+    away while that query waits)."""
+    if type(raw).__module__.split(".")[0] != "psycopg2" or threading.active_count() > 1:
         return None
     extensions: Any = importlib.import_module("psycopg2.extensions")
     return extensions if extensions.get_wait_callback() is None else None
