@@ -437,9 +437,11 @@ def test_a_deferred_trigger_whose_sql_differs_from_its_signature_refuses_to_rend
     with pytest.raises(InstallError) as info:
         _ = later.body
     assert str(info.value) == (
-        f"{full.uri}: its declaration digest matches the installed trigger, but its SQL does "
-        "not: the digest misses something the SQL depends on (a bug; please report it). "
-        "Nothing was changed."
+        f"{full.uri}: a comment of trigger {full.pgid} records this declaration's digest with "
+        "hashes its SQL does not give. Either that comment was edited by hand (run COMMENT ON "
+        f'TRIGGER "{full.pgid}" ON <its table> IS NULL where it was: the next install replaces '
+        "the trigger in place), or the digest misses something the SQL depends on (a bug; "
+        "please report it). Nothing was changed."
     )
 
 

@@ -645,9 +645,11 @@ def test_deferred_render_checks_the_vouched_signature() -> None:
     assert states == [False, True]  # rendered on first use, then kept
     wrong = Signature("0" * 40, compiled.signature.body_md5)
     message = (
-        f"{compiled.uri}: its declaration digest matches the installed trigger, but its SQL "
-        "does not: the digest misses something the SQL depends on (a bug; please report "
-        "it). Nothing was changed."
+        f"{compiled.uri}: a comment of trigger {compiled.pgid} records this declaration's "
+        "digest with hashes its SQL does not give. Either that comment was edited by hand (run "
+        f'COMMENT ON TRIGGER "{compiled.pgid}" ON <its table> IS NULL where it was: the next '
+        "install replaces the trigger in place), or the digest misses something the SQL "
+        "depends on (a bug; please report it). Nothing was changed."
     )
     with pytest.raises(InstallError) as raised:
         _ = deferred_trigger(BASE_MODEL, trigger, connection, wrong).body

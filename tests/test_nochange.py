@@ -18,7 +18,7 @@ from django.db import connection
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
-from pgtrigger_live.exceptions import SchemaError
+from pgtrigger_live.exceptions import InstallError, SchemaError
 from pgtrigger_live.reconcile import catalog
 from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger, trigger_shape
 from pgtrigger_live.reconcile.installation import _signed_by_digest, _verdict_inputs
@@ -602,3 +602,43 @@ def test_glances_see_what_the_snapshot_sees(
         if t.pgid.startswith("pgtrigger_verdict")
     }
     assert owns == {"verdict_a": False, "verdict_b": True}
+
+
+@pytest.mark.django_db
+def test_a_comment_edited_in_the_first_schema_names_its_repair(
+    extra_trigger: AddTrigger, two_schemas: list[str]
+) -> None:
+    # The first schema's comment is the signature the planner takes for the declaration: its
+    # SQL then differs from what that comment records, and nothing is changed; the repair the
+    # error gives (drop that comment) makes the next install replace the trigger in place.
+    uri = extra_trigger(Plain, _base())
+    pgid = _base().get_pgid(Plain)
+    pgtrigger.install(uri, all_schemas=True)
+    table = '"verdict_a".testapp_plain'
+
+    def oid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT oid FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+                [pgid, table],
+            )
+            return int(cursor.fetchone()[0])  # type: ignore[index]
+
+    before = oid()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(t.oid, 'pg_trigger') FROM pg_trigger t "
+            "WHERE t.tgname = %s AND t.tgrelid = %s::regclass",
+            [pgid, table],
+        )
+        parts = cursor.fetchone()[0].split(":")  # type: ignore[index]
+        parts[2] = "0" * 40
+        cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON {table} IS %s', [":".join(parts)])
+    with pytest.raises(InstallError, match=f'COMMENT ON TRIGGER "{pgid}" ON <its table> IS NULL'):
+        pgtrigger.install(uri, all_schemas=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON {table} IS NULL')
+    plan = pgtrigger.install(uri, all_schemas=True)
+    assert [(a.kind, a.table.schema) for a in plan.actions] == [(ActionKind.REPLACE, "verdict_a")]
+    assert oid() == before  # replaced in place (CREATE OR REPLACE TRIGGER)
+    assert pgtrigger.install(uri, all_schemas=True).actions == ()

@@ -153,9 +153,12 @@ def deferred_trigger(
         got, wanted = compiled.signature, signature
         if (got.clause_hash, got.body_md5) != (wanted.clause_hash, wanted.body_md5):
             raise InstallError(
-                f"{compiled.uri}: its declaration digest matches the installed trigger, but "
-                "its SQL does not: the digest misses something the SQL depends on (a bug; "
-                "please report it). Nothing was changed."
+                f"{compiled.uri}: a comment of trigger {compiled.pgid} records this "
+                "declaration's digest with hashes its SQL does not give. Either that comment "
+                f'was edited by hand (run COMMENT ON TRIGGER "{compiled.pgid}" ON <its table> '
+                "IS NULL where it was: the next install replaces the trigger in place), or the "
+                "digest misses something the SQL depends on (a bug; please report it). "
+                "Nothing was changed."
             )
         return compiled.rendered
 
