@@ -814,8 +814,10 @@ import pgtrigger_live as pgtrigger
 from pgtrigger_live.reconcile import digest
 assert connection.Database.__name__ == "psycopg2", connection.Database
 inside = []
+keys = []
 real = digest.Digester.digest
 def recording(self, model, trigger):
+    keys.append((id(self), id(model), id(trigger)))
     callback = extensions.get_wait_callback()  # ours only while the query is in flight
     inside.append(callback is not None and callback is not globals().get("theirs"))
     return real(self, model, trigger)
@@ -823,6 +825,7 @@ digest.Digester.digest = recording
 pgtrigger.install()
 entries = pgtrigger.status()
 print(len(inside), sum(inside), sum(1 for e in entries if e.compiled and not e.compiled.is_rendered))
+print(len(keys) == len(set(keys)))  # each declaration digested once per reconcile
 print(pgtrigger.install().actions == (), extensions.get_wait_callback() is None)
 # Someone else's wait callback (gevent, eventlet): kept and used; no overlap then.
 used = []
@@ -857,7 +860,8 @@ def test_psycopg2_computes_digests_while_the_query_is_in_flight() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    counts, no_op, foreign, threaded = done.stdout.strip().splitlines()[-4:]
+    counts, once, no_op, foreign, threaded = done.stdout.strip().splitlines()[-5:]
+    assert once == "True"  # the wait callback does the work once, however often it waits
     digests, in_flight, deferred = map(int, counts.split())
     # install and status: every digest was computed from psycopg2's wait callback, that is
     # once the catalog query was sent and before its answer was read (catalog.read_while)

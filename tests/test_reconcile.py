@@ -363,6 +363,19 @@ def test_a_reconcile_of_its_own_sends_the_fewest_round_trips(
         pgtrigger.uninstall(*uris)
 
 
+def test_round_trips_lock_the_tables_once_and_sign_each_trip(extra_trigger: AddTrigger) -> None:
+    from pgtrigger_live.reconcile import applier
+
+    uris = [extra_trigger(Plain, bump(f"trips{n}")) for n in range(3)]
+    plan = pgtrigger.install(*uris, dry_run=True)
+    first, second = applier.round_trips(plan, batch=2)
+    assert "LOCK TABLE" in first[0]  # every table the plan touches, before any DDL
+    assert not any("LOCK TABLE" in s for s in [*first[1:], *second])
+    for trip, actions in ((first, 2), (second, 1)):
+        assert "COMMENT ON TRIGGER" in trip[-1]  # one signing block per trip
+        assert sum("CREATE TRIGGER" in s for s in trip) == actions
+
+
 def test_waiting_for_another_reconcile_gives_up_without_retrying(
     extra_trigger: AddTrigger, settings: object
 ) -> None:

@@ -188,7 +188,7 @@ class Fetched:
         its ScopeView: tests/test_nochange.py compares them); None when a scope names a schema
         that does not exist or the database has Citus: only the snapshot says what to do then
         (skip with a warning, fail, read table kinds)."""
-        homes: dict[int, str] = {}
+        homes: dict[int, str | None] = {}
         schema_oids: dict[str, int] = {}
         #: scope number (None: every scope) -> (schema, name) asked, oid, schema found.
         tables: dict[int | None, list[tuple[tuple[str | None, str], int, str]]] = {}
@@ -218,7 +218,7 @@ class Fetched:
                 schema_oids[row[3]] = row[1]
             elif kind == "citus" or (kind == "scope" and row[3] is None and row[2] is not None):
                 return None
-            elif kind == "scope" and row[3] is not None:
+            elif kind == "scope":
                 homes[row[1]] = row[3]
         qualified = frozenset(oid for _, oid, _ in tables.get(None, ()))
         result = []
@@ -315,7 +315,9 @@ def read_while(
     extensions = green
 
     def wait(conn: Any) -> None:
-        if conn is raw and not results:
+        # Called on this thread only (read_while is used with no other Python thread), once
+        # the query is sent; a second wait of the same query does not run the work again.
+        if not results:
             results.append(work())
         while True:
             state = conn.poll()

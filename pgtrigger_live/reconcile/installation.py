@@ -100,6 +100,8 @@ class _Fetched:
     routing: Routing
     #: Per scope, whether the router allows each declaration there.
     allowed_in: list[list[bool]]
+    #: Whether each declaration is allowed in some scope (digested, compiled).
+    wanted: list[bool]
     tables: list[str]
     index: TableIndex
     digests: list[str | None]
@@ -166,6 +168,7 @@ def _fetch(
         scopes,
         routing,
         allowed_in,
+        wanted,
         [*tables, *qualified],
         index,
         digests,
@@ -197,10 +200,9 @@ def _build(fetched: _Fetched) -> _Reading:
     connection = connections[alias]
     snapshot = fetched.rows.snapshot()
     signed = _signed_by_digest(snapshot)
-    wanted = [any(flags[i] for flags in allowed_in) for i in range(len(items))]
     compiled: list[CompiledTrigger | None] = []
     for (uri, model, trigger), w, digest, pgid in zip(
-        items, wanted, fetched.digests, fetched.pgids, strict=True
+        items, fetched.wanted, fetched.digests, fetched.pgids, strict=True
     ):
         if not w:
             compiled.append(None)
