@@ -816,7 +816,9 @@ assert connection.Database.__name__ == "psycopg2", connection.Database
 inside = []
 keys = []
 real = digest.Digester.digest
+alive = []  # each reconcile's Digester, kept so that no id is reused by the next one
 def recording(self, model, trigger):
+    alive.append(self)
     keys.append((id(self), id(model), id(trigger)))
     callback = extensions.get_wait_callback()  # ours only while the query is in flight
     inside.append(callback is not None and callback is not globals().get("theirs"))
