@@ -6,6 +6,7 @@ database that django-pgtrigger manages is adopted in place instead of rebuilt.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -63,13 +64,15 @@ def validate_order(order: object) -> int | None:
     return order
 
 
+@functools.lru_cache(maxsize=8192)
 def make_pgid(uri: str, name: str, order: int | None = None) -> str:
     """Postgres name of the trigger and of its function.
 
     Hashed before lower-casing, as django-pgtrigger does, so ``Foo`` and ``foo`` differ.
     Names too long for 63 bytes keep a prefix plus a digest of the full name. Without an
     order this is django-pgtrigger's id exactly; with one, ``pgtrigger_$0010_...``: Postgres
-    fires triggers of one event in name order, so the id is what carries the order.
+    fires triggers of one event in name order, so the id is what carries the order. Cached:
+    a reconcile asks for each id several times (an error is raised again, not cached).
     """
     if len(name) > MAX_DECLARED_NAME_LENGTH:  # validate_name bypassed (a subclass, a mock)
         raise DeclarationError(

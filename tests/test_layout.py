@@ -43,6 +43,7 @@ ORDER = [
     "reconcile.digest",
     "reconcile.desired",
     "reconcile.schemas",
+    "reconcile.overlap",
     "reconcile.catalog",
     "reconcile.planner",
     "reconcile.nochange",

@@ -723,7 +723,7 @@ def test_signature_parts_are_the_codes_not_the_comment() -> None:
 def digested(compiled: CompiledTrigger, digest: str | None) -> CompiledTrigger:
     """``compiled`` as compiled with the declaration digest ``digest`` (None: untrusted)."""
     return dataclasses.replace(
-        compiled, signature=dataclasses.replace(compiled.signature, digest=digest)
+        compiled, signed=dataclasses.replace(compiled.signature, digest=digest)
     )
 
 

@@ -6,6 +6,7 @@ reconcile at the same time serialise and the later ones find nothing left to do.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
@@ -17,7 +18,7 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 
 from pgtrigger_live import conf
 from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTimeoutError
-from pgtrigger_live.reconcile import ddl, operations, reporting
+from pgtrigger_live.reconcile import ddl, operations, overlap, reporting
 from pgtrigger_live.reconcile.planner import Action, Plan
 from pgtrigger_live.reconcile.state import Scope, Snapshot
 
@@ -73,10 +74,14 @@ def _set(alias: str, values: dict[str, str]) -> None:
         )
 
 
-#: Actions sent per round trip (a first install of a large project in one or two). A failing
-#: batch is re-run one action per round trip, in a fresh transaction, so the error names the
-#: trigger that failed.
+#: Actions sent per round trip at most. A failing batch is re-run one action per round trip,
+#: in a fresh transaction, so the error names the trigger that failed.
 BATCH_ACTIONS = 1000
+#: Actions in a plan's first round trip. Each later one holds twice as many as the one before
+#: (up to BATCH_ACTIONS): its triggers are rendered while the server runs the one before,
+#: which takes longer than rendering half as many (bench/PERF.md), so only the first round
+#: trip's rendering is not hidden. A plan of 600 actions goes in 4 round trips.
+FIRST_ACTIONS = 64
 
 
 class _ReconcileBusy(LockTimeoutError):
@@ -394,41 +399,81 @@ def _advisory_lock(alias: str) -> None:
 def round_trips(plan: Plan, batch: int = BATCH_ACTIONS) -> list[list[str]]:
     """The statements the applier sends for ``plan``, grouped by round trip.
 
-    The table locks first, then up to ``batch`` actions' statements per round trip, each
-    group's triggers signed by one statement at its end. ``install --dry-run --json`` shows
-    them (``round_trips``): exactly what a run sends after its catalog read.
+    The table locks first, then the actions' statements in round trips of growing size
+    (``trips``), each group's triggers signed by one statement at its end. ``install --dry-run
+    --json`` shows them (``round_trips``): exactly what a run sends after its catalog read.
     """
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
-    groups: list[list[str]] = []
-    actions = plan.actions
-    for start in range(0, len(actions), batch):
-        chunk = actions[start : start + batch]
-        statements = [s for action in chunk for s in action.statements]
-        signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
-        if signed:
-            statements.append(ddl.sign(signed))
-        if start == 0 and lock:
-            statements.insert(0, lock)
-        groups.append(statements)
-    return groups
+    return [
+        _statements(plan.actions[part], lock if number == 0 else None)
+        for number, part in enumerate(trips(len(plan.actions), batch))
+    ]
+
+
+def prerender(plan: Plan) -> None:
+    """Render the triggers of the plan's first round trip not rendered yet: run while the
+    server reads the catalog under the lock, so no DDL round trip waits for rendering."""
+    for action in plan.actions[:FIRST_ACTIONS]:
+        action.signature  # noqa: B018 - rendering it is the point
+
+
+def trips(actions: int, batch: int = BATCH_ACTIONS) -> list[slice]:
+    """How ``actions`` actions are split into round trips: FIRST_ACTIONS, then twice as many
+    each time, at most ``batch`` (a batch of 1: one action per round trip)."""
+    parts: list[slice] = []
+    start, size = 0, min(FIRST_ACTIONS, batch)
+    while start < actions:
+        parts.append(slice(start, min(start + size, actions)))
+        start += size
+        size = min(size * 2, batch)
+    return parts
+
+
+def _statements(chunk: Sequence[Action], lock: str | None) -> list[str]:
+    """One round trip's statements: rendering any trigger not rendered yet."""
+    statements = [s for action in chunk for s in action.statements]
+    signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
+    if signed:
+        statements.append(ddl.sign(signed))
+    if lock:
+        statements.insert(0, lock)
+    return statements
 
 
 def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> None:
     """Run the plan's DDL; ``separately`` sends one statement per round trip.
 
+    While the server runs one round trip, the next one's statements are rendered
+    (``overlap.during``): a first install's triggers are compiled then, not before.
     Citus forwards a DDL statement's whole query string to the workers, which refuse a
     string holding several commands: on a Citus coordinator each statement goes alone.
     """
     connection = connections[alias]
     actions = plan.actions
+    parts = trips(len(actions), batch)
+    lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
+    following = _statements(actions[parts[0]], lock) if parts else []
     with connection.cursor() as cursor:
         # The statements carry no parameters, so several can share one round trip.
-        for number, statements in enumerate(round_trips(plan, batch)):
-            chunk = actions[number * batch : (number + 1) * batch]
+        for number, part in enumerate(parts):
+            chunk, statements = actions[part], following
             text = ";\n".join(statements)
+            after = parts[number + 1] if number + 1 < len(parts) else None
+
+            def render(after: slice | None = after) -> list[str]:
+                return _statements(actions[after], None) if after is not None else []
+
             try:
-                for one in statements if separately else [text]:
-                    cursor.execute(one)
+                if separately:
+                    for one in statements:
+                        cursor.execute(one)
+                    following = render()
+                elif after is None:
+                    cursor.execute(text)
+                else:
+                    _, following = overlap.during(
+                        connection.connection, functools.partial(cursor.execute, text), render
+                    )
             except DatabaseError as exc:
                 if _pgcode(exc) == _LOCK_NOT_AVAILABLE or _connection_lost(alias):
                     raise

@@ -9,16 +9,14 @@ on every cursor): each scope's search path is spelled out in the query.
 
 from __future__ import annotations
 
-import importlib
 import json
-import select
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgtrigger_live import citus, naming, sql
 from pgtrigger_live.exceptions import SchemaError
+from pgtrigger_live.reconcile import overlap
 from pgtrigger_live.reconcile.fingerprint import DEFINITION_FINGERPRINT
 from pgtrigger_live.reconcile.state import (
     Enabled,
@@ -152,9 +150,15 @@ def regclass_name(db_table: str) -> str:
 
 
 def read(
-    connection: BaseDatabaseWrapper, db_tables: Iterable[str], scopes: Sequence[Scope] = ()
+    connection: BaseDatabaseWrapper,
+    db_tables: Iterable[str],
+    scopes: Sequence[Scope] = (),
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Snapshot:
-    """Read the catalog in a single query."""
+    """Read the catalog in a single query; ``meanwhile``: work run while it is in flight."""
+    if meanwhile is not None:
+        return read_while(connection, db_tables, scopes, meanwhile)[0].snapshot()
     with reading(connection, db_tables, scopes, overlap=False) as finish:
         return finish().snapshot()
 
@@ -295,59 +299,20 @@ def read_while(
     """Send the catalog query, run ``work`` while the server answers it, return both.
 
     ``work`` must not use the connection (it runs while the query is in flight). psycopg 3
-    sends the query in pipeline mode and runs it right after; psycopg2 has no pipeline, but
-    its wait callback (the hook green-thread libraries use) is called once the query is
-    sent, in the calling thread: ``work`` runs there, then the callback waits for the answer
-    as psycopg2 itself would. Only when another wait callback is already installed (gevent,
-    eventlet) is the work done before the query, without overlap.
+    sends the query in pipeline mode and runs ``work`` right after, in this thread; psycopg2
+    has no pipeline: ``overlap.during`` runs it from the driver's wait callback, or in a
+    thread.
     """
     if _can_pipeline(connection):
         with reading(connection, db_tables, scopes) as finish:
             done = work()
             return finish(), done
-    raw = connection.connection
-    green = _green(raw)
-    if green is None:
-        done = work()
+
+    def query() -> Fetched:
         with reading(connection, db_tables, scopes, overlap=False) as finish:
-            return finish(), done
-    results: list[_T] = []
-    extensions = green
+            return finish()
 
-    def wait(conn: Any) -> None:
-        # Called on this thread only (read_while is used with no other Python thread), once
-        # the query is sent; a second wait of the same query does not run the work again.
-        if not results:
-            results.append(work())
-        while True:
-            state = conn.poll()
-            if state == extensions.POLL_OK:
-                return
-            if state == extensions.POLL_READ:
-                select.select([conn.fileno()], [], [])
-            elif state == extensions.POLL_WRITE:
-                select.select([], [conn.fileno()], [])
-            else:  # pragma: no cover - psycopg2 knows no other state
-                raise extensions.OperationalError(f"bad state from poll: {state}")
-
-    extensions.set_wait_callback(wait)
-    try:
-        with reading(connection, db_tables, scopes, overlap=False) as finish:
-            fetched = finish()
-    finally:
-        extensions.set_wait_callback(None)
-    return fetched, results[0] if results else work()
-
-
-def _green(raw: Any) -> Any:
-    """psycopg2's extensions module when its wait callback is ours to use; else None (psycopg
-    3, a wait callback someone else installed, or other Python threads: the callback is
-    process-wide, and a query another thread started meanwhile would fail if it were taken
-    away while that query waits)."""
-    if type(raw).__module__.split(".")[0] != "psycopg2" or threading.active_count() > 1:
-        return None
-    extensions: Any = importlib.import_module("psycopg2.extensions")
-    return extensions if extensions.get_wait_callback() is None else None
+    return overlap.during(connection.connection, query, work)
 
 
 def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:

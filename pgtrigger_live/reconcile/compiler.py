@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
 
@@ -23,6 +23,8 @@ from pgtrigger_live.sql import quote_literal
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+
+_T = TypeVar("_T")
 
 #: The ignore check every generated function starts with. ``current_setting(..., true)``
 #: returns NULL when unset: no EXCEPTION block (a subtransaction per row) is needed. Nearly
@@ -66,19 +68,17 @@ def _render(
     model: type[models.Model], trigger: Trigger, connection: BaseDatabaseWrapper | None
 ) -> tuple[RenderedSQL, list[object]]:
     """Render the SQL text, and the clause parts the clause hash covers."""
-    try:
-        # Conditions resolved anywhere in the trigger's hooks (e.g. a Composer's statement-level
-        # templates) compile with this connection, not the default alias.
-        with compiling_for(connection):
-            condition = trigger.render_condition(model, connection)
-            execute = trigger.render_execute(model)
-            body = _body(trigger, model) if execute is None else None
-            events = trigger.render_operation(model)
-    except DeclarationError as exc:
-        uri = trigger.get_uri(model)
-        message = str(exc)
-        # Same class (UnknownFieldError, ...), so callers can still catch what they expect.
-        raise type(exc)(message if uri in message else f"{uri}: {message}") from exc
+
+    def render() -> tuple[str, str | None, str | None, str]:
+        condition = trigger.render_condition(model, connection)
+        execute = trigger.render_execute(model)
+        body = _body(trigger, model) if execute is None else None
+        return condition, execute, body, trigger.render_operation(model)
+
+    # Conditions resolved anywhere in the trigger's hooks (e.g. a Composer's statement-level
+    # templates) compile with this connection, not the default alias.
+    with compiling_for(connection):
+        condition, execute, body, events = _guarded(model, trigger, render)
     assert trigger.when is not None
     constraint = trigger.timing is not None
     timing = f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None
@@ -88,10 +88,21 @@ def _render(
     return RenderedSQL(events, referencing, condition, execute, body), clause
 
 
+def _guarded(model: type[models.Model], trigger: Trigger, render: Callable[[], _T]) -> _T:
+    """``render()``, its DeclarationError naming the trigger's URI."""
+    try:
+        return render()
+    except DeclarationError as exc:
+        uri = trigger.get_uri(model)
+        message = str(exc)
+        # Same class (UnknownFieldError, ...), so callers can still catch what they expect.
+        raise type(exc)(message if uri in message else f"{uri}: {message}") from exc
+
+
 def _head(
     model: type[models.Model],
     trigger: Trigger,
-    signature: Signature,
+    signature: Signature | Callable[[], Signature],
     has_body: bool,
     sql: RenderedSQL | Callable[[], RenderedSQL],
     uri: str | None = None,
@@ -106,7 +117,7 @@ def _head(
         when=str(trigger.when),
         level=str(trigger.level or Row),
         timing=f"DEFERRABLE INITIALLY {trigger.timing}" if trigger.timing is not None else None,
-        signature=signature,
+        signed=signature,
         shape=trigger_shape(trigger),
         has_body=has_body,
         sql=sql,
@@ -119,15 +130,53 @@ def compile_trigger(
     connection: BaseDatabaseWrapper | None = None,
     *,
     digest: str | None = None,
+    uri: str | None = None,
+    pgid: str | None = None,
 ) -> CompiledTrigger:
     """Compile one trigger for one model. Raises DeclarationError naming both on bad input.
 
     ``digest``: the declaration's digest (digest.py), recorded in the comment it signs.
+    ``uri`` and ``pgid``: the trigger's, when the caller has them already.
     """
+    rendered, signature = _rendered(model, trigger, connection, digest)
+    return _head(model, trigger, signature, rendered.body is not None, rendered, uri, pgid)
+
+
+def _rendered(
+    model: type[models.Model],
+    trigger: Trigger,
+    connection: BaseDatabaseWrapper | None,
+    digest: str | None,
+) -> tuple[RenderedSQL, Signature]:
     rendered, clause = _render(model, trigger, connection)
     body_md5 = hashlib.md5((rendered.body or "").encode(), usedforsecurity=False).hexdigest()
-    signature = Signature(clause_hash=_clause_hash(clause), body_md5=body_md5, digest=digest)
-    return _head(model, trigger, signature, rendered.body is not None, rendered)
+    return rendered, Signature(clause_hash=_clause_hash(clause), body_md5=body_md5, digest=digest)
+
+
+def pending_trigger(
+    model: type[models.Model],
+    trigger: Trigger,
+    connection: BaseDatabaseWrapper | None,
+    *,
+    digest: str | None = None,
+    uri: str | None = None,
+    pgid: str | None = None,
+) -> CompiledTrigger:
+    """The trigger compiled on first use of its signature or SQL: what ``compile_trigger``
+    gives, rendered later. For a first install, whose plan needs neither until its DDL is
+    sent: the applier renders each round trip's triggers while the server runs the previous
+    one. A bad declaration then fails inside the install's transaction (rolled back).
+    """
+    done: list[tuple[RenderedSQL, Signature]] = []
+
+    def render() -> tuple[RenderedSQL, Signature]:
+        if not done:
+            done.append(_rendered(model, trigger, connection, digest))
+        return done[0]
+
+    with compiling_for(connection):
+        has_body = _guarded(model, trigger, lambda: trigger.render_execute(model)) is None
+    return _head(model, trigger, lambda: render()[1], has_body, lambda: render()[0], uri, pgid)
 
 
 def deferred_trigger(
@@ -149,7 +198,9 @@ def deferred_trigger(
     """
 
     def render() -> RenderedSQL:
-        compiled = compile_trigger(model, trigger, connection, digest=signature.digest)
+        compiled = compile_trigger(
+            model, trigger, connection, digest=signature.digest, uri=uri, pgid=pgid
+        )
         got, wanted = compiled.signature, signature
         if (got.clause_hash, got.body_md5) != (wanted.clause_hash, wanted.body_md5):
             raise InstallError(

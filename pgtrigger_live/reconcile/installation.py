@@ -22,7 +22,12 @@ from pgtrigger_live.exceptions import (
     PgTriggerLiveError,
 )
 from pgtrigger_live.reconcile import applier, catalog, citus_safety, nochange, reporting
-from pgtrigger_live.reconcile.compiler import compile_trigger, deferred_trigger, trigger_shape
+from pgtrigger_live.reconcile.compiler import (
+    compile_trigger,
+    deferred_trigger,
+    pending_trigger,
+    trigger_shape,
+)
 from pgtrigger_live.reconcile.desired import TableIndex, collect, owner_of, project_tables
 from pgtrigger_live.reconcile.digest import Digester
 from pgtrigger_live.reconcile.planner import (
@@ -189,8 +194,13 @@ def _in_sync(fetched: _Fetched, prune: bool) -> bool:
     return nochange.unchanged(list(zip(fetched.verdict_inputs, glances, strict=True)), prune=prune)
 
 
-def _build(fetched: _Fetched) -> _Reading:
-    """The statuses' input: compile what the catalog does not vouch for, per scope."""
+def _build(fetched: _Fetched, *, pending: bool = False) -> _Reading:
+    """The statuses' input: compile what the catalog does not vouch for, per scope.
+
+    ``pending`` (an install that will run): those are compiled on first use instead
+    (``pending_trigger``), so a first install's plan is made without rendering anything and
+    the applier renders each round trip while the server runs the one before.
+    """
     alias, items, scopes, allowed_in = (
         fetched.alias,
         fetched.items,
@@ -212,7 +222,8 @@ def _build(fetched: _Fetched) -> _Reading:
                 deferred_trigger(model, trigger, connection, signed[digest], uri=uri, pgid=pgid)
             )
         else:
-            compiled.append(compile_trigger(model, trigger, connection, digest=digest))
+            compile = pending_trigger if pending else compile_trigger
+            compiled.append(compile(model, trigger, connection, digest=digest, uri=uri, pgid=pgid))
     everywhere = [
         Desired(uri, c.pgid if c is not None else t.get_pgid(m), m._meta.db_table, c)
         for (uri, m, t), c in zip(items, compiled, strict=True)
@@ -343,7 +354,7 @@ def _reconcile(
     fetched = _fetch(alias, items, schemas, all_schemas, verdict=prunes is not None)
     if prunes is not None and _in_sync(fetched, prunes):
         return Plan()
-    reading = _build(fetched)
+    reading = _build(fetched, pending=prunes is not None and not dry_run)
     if prunes is not None and reading.snapshot.citus:
         _refuse_unsafe_on_citus(alias, reading, items)
 
@@ -361,7 +372,12 @@ def _reconcile(
         return plan
     ran: list[Plan] = []
     total, done = len(plan.actions), 0
-    for chunk in _chunks(plans):
+    chunks = _chunks(plans)
+    if len(chunks) > 1:
+        # Each batch of schemas commits: every declaration is rendered before the first, so
+        # a bad one fails with nothing committed.
+        _render_all(reading)
+    for chunk in chunks:
         scopes = [reading.scopes[i] for i in chunk]
         seen = Snapshot([reading.snapshot.views[i] for i in chunk], reading.snapshot.server_version)
         desired = [reading.desired[i] for i in chunk]
@@ -377,14 +393,16 @@ def _reconcile(
                 ]
             )
 
+        planned = _merge([plans[i] for i in chunk])
+        read = functools.partial(
+            catalog.read,
+            connections[alias],
+            reading.tables,
+            scopes,
+            meanwhile=functools.partial(applier.prerender, planned),
+        )
         try:
-            done_plan = applier.apply(
-                alias,
-                functools.partial(catalog.read, connections[alias], reading.tables, scopes),
-                make_plan,
-                scopes=scopes,
-                seen=(seen, _merge([plans[i] for i in chunk])),
-            )
+            done_plan = applier.apply(alias, read, make_plan, scopes=scopes, seen=(seen, planned))
         except PgTriggerLiveError as exc:
             if not ran:  # nothing committed yet: the error's own "nothing was changed" holds
                 raise
@@ -396,6 +414,14 @@ def _reconcile(
     # Under the lock the applier may add skips of its own (tables deferred while busy).
     extra = tuple(s for p in ran for s in p.skipped if s not in plan.skipped)
     return _merge(ran, skipped=(*plan.skipped, *extra))
+
+
+def _render_all(reading: _Reading) -> None:
+    """Render every declaration compiled on first use (``pending_trigger``) now."""
+    for desired in reading.desired:
+        for item in desired:
+            if item.compiled is not None:
+                item.compiled.signature  # noqa: B018 - rendering it is the point
 
 
 def _refuse_unsafe_on_citus(

@@ -94,11 +94,19 @@ class Action:
     table: TableRef
     reason: str
     ops: tuple[Operation, ...]
-    #: The code's signature to comment the trigger with once ``ops`` ran (None: the action
-    #: leaves no trigger to sign). The applier signs a whole batch with one statement.
-    signature: str | None = None
+    #: What to comment the trigger with once ``ops`` ran: the code's signature, or the
+    #: compiled trigger that gives it (not rendered yet: a first install renders it just
+    #: before its DDL is sent). None: the action leaves no trigger to sign. The applier signs
+    #: a whole batch with one statement.
+    signs: str | CompiledTrigger | None = None
     #: The catalog row the decision was made from (None: nothing was installed).
     seen: InstalledTrigger | None = None
+
+    @property
+    def signature(self) -> str | None:
+        """The comment ``signs`` gives (rendering the trigger if it was not yet)."""
+        signs = self.signs
+        return signs.comment if isinstance(signs, CompiledTrigger) else signs
 
     @property
     def statements(self) -> tuple[str, ...]:
@@ -116,7 +124,7 @@ class Action:
     def lock(self) -> str | None:
         """The strongest table lock its statements take (signing alone: a comment's)."""
         mode = strongest([op.lock for op in self.ops])
-        if mode is None and self.signature is not None:
+        if mode is None and self.signs is not None:
             return SHARE_UPDATE_EXCLUSIVE
         return mode
 
@@ -344,7 +352,7 @@ def _install_action(
             table,
             entry.reason,
             tuple(ops),
-            compiled.comment,
+            compiled,
             installed,
         )
 
@@ -476,7 +484,7 @@ def _sign_action(entry: Entry) -> Action:
         entry.installed.table,
         reason,
         (),
-        entry.compiled.comment,
+        entry.compiled,
         entry.installed,
     )
 

@@ -138,13 +138,15 @@ class RenderedSQL:
     body: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CompiledTrigger:
     """Everything the database should hold for one (model, trigger): the compiler's output.
 
     The SQL text (``sql``) may be deferred: a function that renders it on first use. A
     reconcile that finds the trigger installed from the same declaration (same digest) needs
-    only the signature and the shape, so it never renders. Equality ignores how far the
+    only the signature and the shape, so it never renders. The signature (``signed``) may be
+    deferred too, for a trigger nothing installed is compared with: a first install renders
+    it while the server runs earlier DDL (``applier``). Equality ignores how far the
     rendering went: the signature covers the SQL.
     """
 
@@ -156,12 +158,45 @@ class CompiledTrigger:
     when: str
     level: str
     timing: str | None
-    signature: Signature
+    #: The signature, or a function that renders the trigger and gives it (then kept).
+    signed: Signature | Callable[[], Signature] = field(repr=False)
     #: pg_trigger.tgtype, plus 256 when deferrable and 512 when initially deferred.
     shape: int
     #: The trigger runs a function of its own (``body``), not a custom ``execute``.
     has_body: bool
-    sql: RenderedSQL | Callable[[], RenderedSQL] = field(compare=False, repr=False)
+    sql: RenderedSQL | Callable[[], RenderedSQL] = field(repr=False)
+
+    @property
+    def signature(self) -> Signature:
+        """The signature, rendered now if it was deferred (then kept)."""
+        signed = self.signed
+        if isinstance(signed, Signature):
+            return signed
+        done = signed()
+        object.__setattr__(self, "signed", done)
+        return done
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.uri,
+            self.pgid,
+            self.db_table,
+            self.constraint,
+            self.when,
+            self.level,
+            self.timing,
+            self.signature,
+            self.shape,
+            self.has_body,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompiledTrigger):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def rendered(self) -> RenderedSQL:
@@ -176,6 +211,11 @@ class CompiledTrigger:
     @property
     def is_rendered(self) -> bool:
         return isinstance(self.sql, RenderedSQL)
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether the signature is known (given, or rendered since)."""
+        return isinstance(self.signed, Signature)
 
     @property
     def events(self) -> str:
