@@ -1,0 +1,233 @@
+"""A first install renders its triggers while the server works: plans made without rendering
+(``pending_trigger``), round trips of growing size (``applier.trips``), each rendered while
+the server runs the one before (``overlap.during``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection, models
+
+import pgtrigger_live as pgtrigger
+from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.conditions import compiling_for, current_connection
+from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.reconcile import applier, catalog, compiler, overlap
+from pgtrigger_live.reconcile.state import Scope, Status
+from tests.conftest import catalog_state
+from tests.testapp.models import Plain
+
+AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
+
+
+# -- round trips (plain data) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actions", "batch", "sizes"),
+    [
+        (0, 1000, []),
+        (1, 1000, [1]),
+        (64, 1000, [64]),
+        (65, 1000, [64, 1]),
+        (600, 1000, [64, 128, 256, 152]),  # the bench's first install: 4 round trips
+        (3000, 1000, [64, 128, 256, 512, 1000, 1000, 40]),
+        (5, 1, [1, 1, 1, 1, 1]),  # a failed batch, run again one action per round trip
+        (300, 100, [64, 100, 100, 36]),
+    ],
+)
+def test_round_trips_grow_from_the_first_and_cover_every_action_once(
+    actions: int, batch: int, sizes: list[int]
+) -> None:
+    parts = applier.trips(actions, batch)
+    assert [p.stop - p.start for p in parts] == sizes
+    covered = [i for p in parts for i in range(p.start, p.stop)]
+    assert covered == list(range(actions))
+
+
+# -- overlap.during (plain: no database) -------------------------------------------------------
+
+
+def test_during_gives_both_results_and_runs_the_work_in_the_callers_context() -> None:
+    seen: list[Any] = []
+    marker = object()
+    with compiling_for(marker):  # type: ignore[arg-type]
+        sent, done = overlap.during(
+            object(),  # not a psycopg2 connection: the work runs in a thread
+            lambda: seen.append("sent") or 1,
+            lambda: (threading.current_thread().name, current_connection()),
+        )
+    assert sent == 1 and seen == ["sent"]
+    assert done == ("pgtrigger_live-compile", marker)  # its context is the caller's
+
+
+def test_a_work_error_is_raised_after_the_query_and_a_query_error_wins() -> None:
+    sent: list[str] = []
+
+    def fail() -> None:
+        raise DeclarationError("bad declaration")
+
+    with pytest.raises(DeclarationError, match="bad declaration"):
+        overlap.during(object(), lambda: sent.append("query"), fail)
+    assert sent == ["query"]  # the query ran to its end first
+
+    finished: list[str] = []
+
+    def slow() -> None:
+        finished.append("work")
+        raise DeclarationError("not this one")
+
+    def broken() -> None:
+        raise RuntimeError("the database's error")
+
+    with pytest.raises(RuntimeError, match="the database's error"):
+        overlap.during(object(), broken, slow)
+    assert finished == ["work"]  # the thread was waited for, not left running
+
+
+# -- pending_trigger ---------------------------------------------------------------------------
+
+
+def test_a_pending_trigger_is_what_compiling_gives_rendered_once_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    renders: list[str] = []
+    real = compiler._rendered
+
+    def counted(model: Any, trigger: Any, conn: Any, digest: Any) -> Any:
+        renders.append(trigger.get_uri(model))
+        return real(model, trigger, conn, digest)
+
+    items = registry.select()
+    assert len(items) > 10
+    for uri, model, trigger in items:
+        compiled = compiler.compile_trigger(model, trigger, connection, digest="d1")
+        monkeypatch.setattr(compiler, "_rendered", counted)
+        renders.clear()
+        pending = compiler.pending_trigger(model, trigger, connection, digest="d1")
+        assert renders == [] and not pending.is_signed and not pending.is_rendered
+        assert pending.has_body is compiled.has_body  # known without rendering
+        assert pending.signature == compiled.signature
+        assert pending.rendered == compiled.rendered
+        assert pending == compiled
+        assert renders == [uri]  # signature and SQL from one rendering
+        monkeypatch.setattr(compiler, "_rendered", real)
+
+
+# -- through the database ----------------------------------------------------------------------
+
+
+def _trip_trigger(name: str) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=pgtrigger.Insert,
+        func="NEW.value := NEW.value + 1; RETURN NEW;",
+    )
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str]]]:
+    """(what, detail, thread) in order: each statement sent and answered (Django's cursor),
+    the catalog's rows received, and each trigger rendered."""
+    log: list[tuple[str, str, str]] = []
+    real = compiler._rendered
+
+    def rendered(model: Any, trigger: Any, conn: Any, digest: Any) -> Any:
+        log.append(("render", trigger.name, threading.current_thread().name))
+        return real(model, trigger, conn, digest)
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        log.append(("send", sql.split()[0], threading.current_thread().name))
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            log.append(("done", sql.split()[0], threading.current_thread().name))
+
+    real_fetched = catalog.Fetched.__init__
+
+    def fetched(self: Any, *args: Any) -> None:
+        log.append(("rows", "", threading.current_thread().name))
+        real_fetched(self, *args)
+
+    monkeypatch.setattr(compiler, "_rendered", rendered)
+    monkeypatch.setattr(catalog.Fetched, "__init__", fetched)
+    monkeypatch.setattr(applier, "FIRST_ACTIONS", 1)
+    with connection.execute_wrapper(wrapper):
+        yield log
+
+
+def _is_psycopg2() -> bool:
+    connection.ensure_connection()
+    return type(connection.connection).__module__.startswith("psycopg2")
+
+
+@pytest.mark.django_db
+def test_each_round_trip_is_rendered_while_the_server_runs_the_one_before(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
+) -> None:
+    uris = [extra_trigger(Plain, _trip_trigger(f"trip{n}")) for n in range(3)]
+    plan = pgtrigger.install(*uris)
+    assert [a.uri for a in plan.actions] == uris
+    renders = [(i, e) for i, e in enumerate(events) if e[0] == "render"]
+    assert [e[1] for _, e in renders] == ["trip0", "trip1", "trip2"]  # each once
+    sends = [i for i, e in enumerate(events) if e[0] == "send"]
+    # The DDL: round trips of 1 then 2 actions (FIRST_ACTIONS = 1), the first one with the
+    # table locks. trip0 is rendered while the catalog is read under the lock, before it.
+    reads = [i for i in sends if events[i][1] == "WITH"]
+    under_lock = reads[-1]
+    rows = next(i for i in range(under_lock, len(events)) if events[i][0] == "rows")
+    ddl = [i for i in sends if i > under_lock and events[i][1] in ("DO", "CREATE")]
+    assert [events[i][1] for i in ddl] == ["DO", "CREATE"]  # the table locks open the first
+    assert under_lock < renders[0][0] < rows  # while the server reads, not after
+    first_done = next(i for i in range(ddl[0], len(events)) if events[i][0] == "done")
+    for index, event in renders[1:]:  # the second trip's, while the first one runs
+        if _is_psycopg2():  # from the wait callback: between sending and the answer
+            assert ddl[0] < index < first_done
+            assert event[2] == threading.current_thread().name
+        else:  # in a thread, while this one waits for the answer
+            assert sends[sends.index(ddl[0]) - 1] < index < first_done
+            assert event[2] == "pgtrigger_live-compile"
+    for uri in uris:
+        assert pgtrigger.status(uri)[0].status is Status.INSTALLED
+    assert Plain.objects.create(value=1).value == 1  # read back: 1 + 3 in the database
+    Plain.objects.all().delete()
+
+
+class _Exploding(pgtrigger.Trigger):
+    """Fine at definition; fails only when rendered (a bug in a custom class's hook)."""
+
+    def get_func(self, model: type[models.Model]) -> str:
+        raise DeclarationError("the func hook failed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_declaration_failing_in_a_later_round_trip_changes_nothing(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
+) -> None:
+    uris = [extra_trigger(Plain, _trip_trigger(f"fine{n}")) for n in range(2)]
+    bad = extra_trigger(
+        Plain, _Exploding(name="exploding", when=pgtrigger.Before, operation=pgtrigger.Insert)
+    )
+    before = catalog_state()
+    with pytest.raises(DeclarationError, match="testapp.Plain:exploding: the func hook failed"):
+        pgtrigger.install(*uris, bad)
+    # The first round trip ran (the table locks, then its CREATE statements) and was rolled
+    # back; the second one was never sent.
+    assert ("done", "DO", "MainThread") in events
+    assert not any(e[:2] == ("send", "CREATE") for e in events)
+    assert catalog_state() == before
+    assert Plain.objects.count() == 0  # the connection is usable (psycopg2 keeps it open)
+
+
+@pytest.mark.django_db
+def test_a_failing_work_during_the_catalog_read_leaves_the_connection_usable() -> None:
+    def fail() -> None:
+        raise ValueError("work failed")
+
+    with pytest.raises(ValueError, match="work failed"):
+        catalog.read_while(connection, [Plain._meta.db_table], [Scope()], fail)
+    assert Plain.objects.count() == 0
