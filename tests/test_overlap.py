@@ -60,7 +60,8 @@ def test_during_gives_both_results_and_runs_the_work_in_the_callers_context() ->
             lambda: seen.append("sent") or 1,
             lambda: (threading.current_thread().name, current_connection()),
         )
-    assert sent == 1 and seen == ["sent"]
+    assert sent == 1
+    assert seen == ["sent"]
     assert done == ("pgtrigger_live-compile", marker)  # its context is the caller's
 
 
@@ -108,7 +109,9 @@ def test_a_pending_trigger_is_what_compiling_gives_rendered_once_on_first_use(
         monkeypatch.setattr(compiler, "_rendered", counted)
         renders.clear()
         pending = compiler.pending_trigger(model, trigger, connection, digest="d1")
-        assert renders == [] and not pending.is_signed and not pending.is_rendered
+        assert renders == []
+        assert not pending.is_signed
+        assert not pending.is_rendered
         assert pending.has_body is compiled.has_body  # known without rendering
         assert pending.signature == compiled.signature
         assert pending.rendered == compiled.rendered
