@@ -405,7 +405,7 @@ def round_trips(plan: Plan, batch: int = BATCH_ACTIONS) -> list[list[str]]:
     """
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
     return [
-        _statements(plan.actions[part], lock if number == 0 else None)
+        list(_statements(plan.actions[part], lock if number == 0 else None))
         for number, part in enumerate(trips(len(plan.actions), batch))
     ]
 
@@ -429,30 +429,33 @@ def trips(actions: int, batch: int = BATCH_ACTIONS) -> list[slice]:
     return parts
 
 
-def _statements(chunk: Sequence[Action], lock: str | None) -> list[str]:
-    """One round trip's statements: rendering any trigger not rendered yet."""
-    statements = [s for action in chunk for s in action.statements]
+def _statements(chunk: Sequence[Action], lock: str | None) -> Iterator[str]:
+    """One round trip's statements, each action's rendered (if it was not yet) when reached."""
+    if lock:
+        yield lock
+    for action in chunk:
+        yield from action.statements
     signed = [(a.table, a.pgid, a.signature) for a in chunk if a.signature is not None]
     if signed:
-        statements.append(ddl.sign(signed))
-    if lock:
-        statements.insert(0, lock)
-    return statements
+        yield ddl.sign(signed)
 
 
 def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> None:
     """Run the plan's DDL; ``separately`` sends one statement per round trip.
 
-    While the server runs one round trip, the next one's statements are rendered
-    (``overlap.during``): a first install's triggers are compiled then, not before.
-    Citus forwards a DDL statement's whole query string to the workers, which refuse a
-    string holding several commands: on a Citus coordinator each statement goes alone.
+    A first install's triggers are rendered here: under psycopg2 the next round trip while
+    the server runs the one before (``overlap.during``); psycopg 3 offers no such hook for
+    a multi-statement string (a pipeline takes one statement per message, which costs the
+    server more than the rendering saves: bench/PERF.md), so it renders each round trip
+    before sending it. Citus forwards a DDL statement's whole query string to the workers,
+    which refuse a string holding several commands: on a Citus coordinator each statement
+    goes alone.
     """
     connection = connections[alias]
     actions = plan.actions
     parts = trips(len(actions), batch)
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
-    following = _statements(actions[parts[0]], lock) if parts else []
+    following = list(_statements(actions[parts[0]], lock)) if parts else []
     with connection.cursor() as cursor:
         # The statements carry no parameters, so several can share one round trip.
         for number, part in enumerate(parts):
@@ -461,7 +464,7 @@ def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> Non
             after = parts[number + 1] if number + 1 < len(parts) else None
 
             def render(after: slice | None = after) -> list[str]:
-                return _statements(actions[after], None) if after is not None else []
+                return list(_statements(actions[after], None)) if after is not None else []
 
             try:
                 if separately:

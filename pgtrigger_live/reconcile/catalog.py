@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgtrigger_live import citus, naming, sql
 from pgtrigger_live.exceptions import SchemaError
-from pgtrigger_live.reconcile import overlap
 from pgtrigger_live.reconcile.fingerprint import DEFINITION_FINGERPRINT
+from pgtrigger_live.reconcile.overlap import during, pipelines
 from pgtrigger_live.reconcile.state import (
     Enabled,
     Glance,
@@ -277,7 +277,7 @@ def reading(
         sql.like_escape(naming.PREFIX) + "%",
     ]
     with ExitStack() as stack:
-        if overlap and _can_pipeline(connection):
+        if overlap and pipelines(connection):
             stack.enter_context(connection.connection.pipeline())
         cursor = stack.enter_context(connection.cursor())
         cursor.execute(_QUERY, params)
@@ -300,10 +300,10 @@ def read_while(
 
     ``work`` must not use the connection (it runs while the query is in flight). psycopg 3
     sends the query in pipeline mode and runs ``work`` right after, in this thread; psycopg2
-    has no pipeline: ``overlap.during`` runs it from the driver's wait callback, or in a
-    thread.
+    has no pipeline: ``overlap.during`` runs it from the driver's wait callback (or, with
+    other threads or another wait callback, before the query).
     """
-    if _can_pipeline(connection):
+    if pipelines(connection):
         with reading(connection, db_tables, scopes) as finish:
             done = work()
             return finish(), done
@@ -312,17 +312,7 @@ def read_while(
         with reading(connection, db_tables, scopes, overlap=False) as finish:
             return finish()
 
-    return overlap.during(connection.connection, query, work)
-
-
-def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
-    connection.ensure_connection()
-    pipeline = getattr(connection.connection, "pipeline", None)
-    if pipeline is None:  # psycopg2
-        return False
-    from psycopg import Pipeline
-
-    return bool(Pipeline.is_supported())
+    return during(connection.connection, query, work)
 
 
 def _citus_kinds(

@@ -1,36 +1,54 @@
 """Run Python work while the server answers a query: the reconcile's reads and DDL round trips
 wait on the server far longer than compiling takes, so compiling goes in that wait.
 
-One function, ``during``. psycopg2's wait callback (the hook green-thread libraries use) is
-called in the calling thread once the query is sent: the work runs there, then the callback
-waits as psycopg2 itself would. The callback is process-wide, so it is used only in a process
-with one Python thread and no wait callback of someone else's (gevent, eventlet); otherwise,
-and under psycopg 3 (whose waits release the GIL as well), the work runs in a short-lived
-thread while this thread waits. Either way an exception of the work is raised here, after the
+One function, ``during``, for psycopg2 (psycopg 3 pipelines instead: ``catalog.reading``,
+``applier``). psycopg2's wait callback (the hook green-thread libraries use) is called in the
+calling thread once the query is sent: the work runs there, then the callback waits as
+psycopg2 itself would. The callback is process-wide, so it is used only in a process with
+one Python thread and no wait callback of someone else's (gevent, eventlet); otherwise the
+work runs first, then the query. Not a thread: a busy Python thread makes every wake-up of
+the waiting one wait for the GIL (psycopg 3 ran a DDL round trip ten times slower beside
+one, psycopg2 1.3 times; bench/PERF.md). An exception of the work is raised here, after the
 query: inside psycopg2's callback it would close the connection.
 """
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import select
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 _R = TypeVar("_R")
 _W = TypeVar("_W")
 
 
 def during(raw: Any, send: Callable[[], _R], work: Callable[[], _W]) -> tuple[_R, _W]:
-    """``send()`` (a query on the driver connection ``raw``) and ``work()`` at once; both
-    results. ``work`` must not use the connection. An error of ``send`` wins over one of
-    ``work`` (the database's error is the one to report)."""
+    """``send()`` (a query on the driver connection ``raw``) and ``work()``, at once when
+    psycopg2's wait callback is ours to use; both results. ``work`` must not use the
+    connection. An error of ``send`` wins over one of ``work`` (the database's error is the
+    one to report)."""
     extensions = green(raw)
-    if extensions is not None:
-        return _with_callback(extensions, send, work)
-    return _with_thread(send, work)
+    if extensions is None:
+        done = work()
+        return send(), done
+    return _with_callback(extensions, send, work)
+
+
+def pipelines(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the connection's driver sends queries in pipeline mode (psycopg 3, on a libpq
+    that has it): the server then runs them while this thread goes on."""
+    connection.ensure_connection()
+    pipeline = getattr(connection.connection, "pipeline", None)
+    if pipeline is None:  # psycopg2
+        return False
+    from psycopg import Pipeline
+
+    return bool(Pipeline.is_supported())
 
 
 def green(raw: Any) -> Any:
@@ -94,18 +112,4 @@ def _with_callback(
         sent = send()
     finally:
         extensions.set_wait_callback(None)
-    return sent, outcome.result(work)
-
-
-def _with_thread(send: Callable[[], _R], work: Callable[[], _W]) -> tuple[_R, _W]:
-    outcome = _Outcome()
-    context = contextvars.copy_context()  # compiling_for() and the like, as in this thread
-    worker = threading.Thread(
-        target=context.run, args=(outcome.run, work), name="pgtrigger_live-compile", daemon=True
-    )
-    worker.start()
-    try:
-        sent = send()
-    finally:
-        worker.join()
     return sent, outcome.result(work)
