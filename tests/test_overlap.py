@@ -17,7 +17,7 @@ from pgtrigger_live.exceptions import DeclarationError
 from pgtrigger_live.reconcile import applier, catalog, compiler, overlap
 from pgtrigger_live.reconcile.state import Scope, Status
 from tests.conftest import catalog_state
-from tests.testapp.models import Plain
+from tests.testapp.models import Plain, Protected
 
 AddTrigger = Callable[[type[models.Model], pgtrigger.Trigger], str]
 
@@ -216,3 +216,36 @@ def test_a_failing_work_during_the_catalog_read_leaves_the_connection_usable() -
     with pytest.raises(ValueError, match="work failed"):
         catalog.read_while(connection, [Plain._meta.db_table], [Scope()], fail)
     assert Plain.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_reconcile_in_batches_renders_every_declaration_before_the_first_commits(
+    extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Schemas r1 and r2, each committed in a batch of its own; the failing declaration's
+    # table exists in r2 only, so the first batch alone would never render it.
+    from pgtrigger_live.reconcile import installation
+
+    with connection.cursor() as cursor:
+        for schema in ("r1", "r2"):
+            cursor.execute(f"CREATE SCHEMA {schema}")
+            cursor.execute(
+                f"CREATE TABLE {schema}.testapp_plain (LIKE public.testapp_plain INCLUDING ALL)"
+            )
+        cursor.execute(
+            "CREATE TABLE r2.testapp_protected (LIKE public.testapp_protected INCLUDING ALL)"
+        )
+        cursor.execute("SET search_path TO r1")  # r1's path: r1 alone (the test's transaction)
+    monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)
+    fine = extra_trigger(Plain, _trip_trigger("batched"))
+    bad = extra_trigger(
+        Protected, _Exploding(name="exploding", when=pgtrigger.Before, operation=pgtrigger.Delete)
+    )
+    with pytest.raises(DeclarationError, match="testapp.Protected:exploding"):
+        pgtrigger.install(fine, bad, schemas=["r1", "r2"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('r1', 'r2')"
+        )
+        assert cursor.fetchone() == (0,)  # no batch committed
