@@ -64,22 +64,27 @@ def validate_order(order: object) -> int | None:
     return order
 
 
-@functools.lru_cache(maxsize=8192)
 def make_pgid(uri: str, name: str, order: int | None = None) -> str:
     """Postgres name of the trigger and of its function.
 
     Hashed before lower-casing, as django-pgtrigger does, so ``Foo`` and ``foo`` differ.
     Names too long for 63 bytes keep a prefix plus a digest of the full name. Without an
     order this is django-pgtrigger's id exactly; with one, ``pgtrigger_$0010_...``: Postgres
-    fires triggers of one event in name order, so the id is what carries the order. Cached:
-    a reconcile asks for each id several times (an error is raised again, not cached).
+    fires triggers of one event in name order, so the id is what carries the order.
     """
     if len(name) > MAX_DECLARED_NAME_LENGTH:  # validate_name bypassed (a subclass, a mock)
         raise DeclarationError(
             f'Trigger name "{name}" is longer than {MAX_DECLARED_NAME_LENGTH} characters '
             f"(> {MAX_DECLARED_NAME_LENGTH})."
         )
-    head = PREFIX if order is None else f"{PREFIX}{ORDER_MARK}{validate_order(order):04d}_"
+    return _pgid(uri, name, validate_order(order))
+
+
+@functools.lru_cache(maxsize=8192)
+def _pgid(uri: str, name: str, order: int | None) -> str:
+    """make_pgid once its arguments are valid. Cached: a reconcile asks for each id several
+    times (``order`` is a validated int or None, so equal keys mean equal ids)."""
+    head = PREFIX if order is None else f"{PREFIX}{ORDER_MARK}{order:04d}_"
     fits = MAX_NAME_LENGTH - (len(head) - len(PREFIX))
     digest = hashlib.sha1(uri.encode()).hexdigest()[:5]
     if len(name) <= fits:

@@ -13,7 +13,7 @@ from django.db import connection, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
-from pgtrigger_live.exceptions import DeclarationError
+from pgtrigger_live.exceptions import DeclarationError, UnsupportedTriggerError
 from pgtrigger_live.reconcile import applier, catalog, compiler, overlap
 from pgtrigger_live.reconcile.state import Scope, Status
 from tests.conftest import catalog_state
@@ -123,6 +123,9 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str
 
     def rendered(model: Any, trigger: Any, conn: Any, digest: Any) -> Any:
         log.append(("render", trigger.name, threading.current_thread().name))
+        failure = FAILURES.get(trigger.name)
+        if failure is not None:
+            raise failure
         return real(model, trigger, conn, digest)
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -143,6 +146,12 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str
     monkeypatch.setattr(applier, "FIRST_ACTIONS", 1)
     with connection.execute_wrapper(wrapper):
         yield log
+    FAILURES.clear()
+
+
+#: Trigger name -> the error its rendering raises (a declaration of a built-in class with a
+#: digest that fails only when rendered: a bug, simulated).
+FAILURES: dict[str, Exception] = {}
 
 
 def _is_psycopg2() -> bool:
@@ -181,11 +190,13 @@ def test_each_round_trip_is_rendered_while_the_server_runs_the_one_before(
     Plain.objects.all().delete()
 
 
-class _Exploding(pgtrigger.Trigger):
-    """Fine at definition; fails only when rendered (a bug in a custom class's hook)."""
+class _Querying(pgtrigger.Trigger):
+    """A class of the project's own whose hook queries the database (as some do)."""
 
     def get_func(self, model: type[models.Model]) -> str:
-        raise DeclarationError("the func hook failed")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "RETURN NEW;"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,34 +204,67 @@ def test_a_declaration_failing_in_a_later_round_trip_changes_nothing(
     extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
 ) -> None:
     uris = [extra_trigger(Plain, _trip_trigger(f"fine{n}")) for n in range(2)]
-    bad = extra_trigger(
-        Plain, _Exploding(name="exploding", when=pgtrigger.Before, operation=pgtrigger.Insert)
-    )
+    bad = extra_trigger(Plain, _trip_trigger("exploding"))
+    FAILURES["exploding"] = DeclarationError("testapp.Plain:exploding: it failed")
     before = catalog_state()
-    with pytest.raises(DeclarationError, match="testapp.Plain:exploding: the func hook failed"):
+    with pytest.raises(DeclarationError, match="testapp.Plain:exploding: it failed"):
         pgtrigger.install(*uris, bad)
-    # psycopg2: the first round trip ran (table locks, then its CREATE statements) while the
-    # second was rendered, and was rolled back; psycopg 3 renders the second before sending
-    # the first. Either way the second was never sent.
-    assert (("done", "DO", "MainThread") in events) is _is_psycopg2()
+    # The first round trip ran (table locks, then its CREATE statements; under psycopg2
+    # while the second was rendered) and was rolled back; the second was never sent.
+    assert ("done", "DO", "MainThread") in events
     assert not any(e[:2] == ("send", "CREATE") for e in events)
     assert catalog_state() == before
     assert Plain.objects.count() == 0  # the connection is usable (psycopg2 keeps it open)
 
 
 @pytest.mark.django_db
-def test_a_failing_work_during_the_catalog_read_leaves_the_connection_usable() -> None:
-    def fail() -> None:
-        raise ValueError("work failed")
+def test_a_rendering_error_that_is_a_database_error_is_not_taken_for_a_failed_statement(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
+) -> None:
+    # UnsupportedTriggerError is a DeclarationError and Django's NotSupportedError: raised
+    # while the first round trip runs, it must not be reported as that round trip failing.
+    uris = [extra_trigger(Plain, _trip_trigger(f"ok{n}")) for n in range(2)]
+    bad = extra_trigger(Plain, _trip_trigger("unsupported"))
+    FAILURES["unsupported"] = UnsupportedTriggerError("testapp.Plain:unsupported: not here")
+    with pytest.raises(UnsupportedTriggerError, match="testapp.Plain:unsupported: not here"):
+        pgtrigger.install(*uris, bad)
+    assert sum(e[:2] == ("send", "DO") for e in events) <= 1  # not re-run action by action
 
-    with pytest.raises(ValueError, match="work failed"):
-        catalog.read_while(connection, [Plain._meta.db_table], [Scope()], fail)
-    assert Plain.objects.count() == 0
+
+@pytest.mark.django_db
+def test_a_class_of_the_projects_own_is_compiled_before_any_query_is_in_flight(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
+) -> None:
+    # Its hooks may use the connection: never from psycopg2's wait callback (a query is in
+    # flight there) but before the catalog is read under the lock.
+    uris = [extra_trigger(Plain, _trip_trigger(f"before{n}")) for n in range(2)]
+    own = extra_trigger(
+        Plain, _Querying(name="querying", when=pgtrigger.Before, operation=pgtrigger.Insert)
+    )
+    pgtrigger.install(*uris, own)
+    lock = next(i for i, e in enumerate(events) if e[:2] == ("send", "SELECT") and i > 0)
+    render = events.index(("render", "querying", "MainThread"))
+    assert render < lock
+    assert pgtrigger.status(own)[0].status is Status.INSTALLED
+
+
+@pytest.mark.django_db
+def test_with_busy_tables_deferred_every_declaration_is_rendered_before_the_first_commit(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]], settings: Any
+) -> None:
+    # PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer" commits what it can, then retries the rest.
+    settings.PGTRIGGER_LIVE_ON_BUSY_TABLE = "defer"
+    uris = [extra_trigger(Plain, _trip_trigger(f"deferred{n}")) for n in range(3)]
+    pgtrigger.install(*uris)
+    renders = [i for i, e in enumerate(events) if e[0] == "render"]
+    reads = [i for i, e in enumerate(events) if e[:2] == ("send", "WITH")]
+    assert len(renders) == 3
+    assert max(renders) < reads[-1]  # all before the read under the lock
 
 
 @pytest.mark.django_db
 def test_a_reconcile_in_batches_renders_every_declaration_before_the_first_commits(
-    extra_trigger: AddTrigger, monkeypatch: pytest.MonkeyPatch
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Schemas r1 and r2, each committed in a batch of its own; the failing declaration's
     # table exists in r2 only, so the first batch alone would never render it.
@@ -239,8 +283,10 @@ def test_a_reconcile_in_batches_renders_every_declaration_before_the_first_commi
     monkeypatch.setattr(installation, "MAX_TABLES_PER_TRANSACTION", 1)
     fine = extra_trigger(Plain, _trip_trigger("batched"))
     bad = extra_trigger(
-        Protected, _Exploding(name="exploding", when=pgtrigger.Before, operation=pgtrigger.Delete)
+        Protected,
+        pgtrigger.Protect(name="exploding", operation=pgtrigger.Delete),
     )
+    FAILURES["exploding"] = DeclarationError("testapp.Protected:exploding: it failed")
     with pytest.raises(DeclarationError, match="testapp.Protected:exploding"):
         pgtrigger.install(fine, bad, schemas=["r1", "r2"])
     with connection.cursor() as cursor:
@@ -249,3 +295,13 @@ def test_a_reconcile_in_batches_renders_every_declaration_before_the_first_commi
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('r1', 'r2')"
         )
         assert cursor.fetchone() == (0,)  # no batch committed
+
+
+@pytest.mark.django_db
+def test_a_failing_work_during_the_catalog_read_leaves_the_connection_usable() -> None:
+    def fail() -> None:
+        raise ValueError("work failed")
+
+    with pytest.raises(ValueError, match="work failed"):
+        catalog.read_while(connection, [Plain._meta.db_table], [Scope()], fail)
+    assert Plain.objects.count() == 0

@@ -463,18 +463,25 @@ def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> Non
             text = ";\n".join(statements)
             after = parts[number + 1] if number + 1 < len(parts) else None
 
-            def render(after: slice | None = after) -> list[str]:
-                return list(_statements(actions[after], None)) if after is not None else []
+            def render(after: slice | None = after) -> list[str] | Exception:
+                # An error is kept, then raised after the DDL's own: raised inside the try
+                # below, a rendering error that is a DatabaseError too (NotSupportedError)
+                # would be taken for a failed statement of this round trip.
+                try:
+                    return list(_statements(actions[after], None)) if after is not None else []
+                except Exception as exc:
+                    return exc
 
             try:
                 if separately:
                     for one in statements:
                         cursor.execute(one)
-                    following = render()
+                    rendered = render()
                 elif after is None:
                     cursor.execute(text)
+                    rendered = []
                 else:
-                    _, following = overlap.during(
+                    _, rendered = overlap.during(
                         connection.connection, functools.partial(cursor.execute, text), render
                     )
             except DatabaseError as exc:
@@ -487,3 +494,6 @@ def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> Non
                     f"{action.kind} {action.uri} on database {alias!r} failed: {exc}\n"
                     f"SQL:\n{text}\nNothing was changed: the reconcile was rolled back."
                 ) from exc
+            if isinstance(rendered, Exception):
+                raise rendered
+            following = rendered

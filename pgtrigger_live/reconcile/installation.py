@@ -222,7 +222,10 @@ def _build(fetched: _Fetched, *, pending: bool = False) -> _Reading:
                 deferred_trigger(model, trigger, connection, signed[digest], uri=uri, pgid=pgid)
             )
         else:
-            compile = pending_trigger if pending else compile_trigger
+            # Only a declaration with a digest is compiled on first use: it renders through
+            # this library's code alone. A class of the project's own may run anything (a
+            # query, even), so it is compiled now, before any query is in flight.
+            compile = pending_trigger if pending and digest is not None else compile_trigger
             compiled.append(compile(model, trigger, connection, digest=digest, uri=uri, pgid=pgid))
     everywhere = [
         Desired(uri, c.pgid if c is not None else t.get_pgid(m), m._meta.db_table, c)
@@ -373,9 +376,10 @@ def _reconcile(
     ran: list[Plan] = []
     total, done = len(plan.actions), 0
     chunks = _chunks(plans)
-    if len(chunks) > 1:
-        # Each batch of schemas commits: every declaration is rendered before the first, so
-        # a bad one fails with nothing committed.
+    if len(chunks) > 1 or conf.on_busy_table() == "defer":
+        # Each batch of schemas commits, and so does each attempt that sets busy tables
+        # aside: every declaration is rendered before the first commit, so a bad one fails
+        # with nothing committed.
         _render_all(reading)
     for chunk in chunks:
         scopes = [reading.scopes[i] for i in chunk]
