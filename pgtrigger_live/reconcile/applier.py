@@ -77,10 +77,11 @@ def _set(alias: str, values: dict[str, str]) -> None:
 #: Actions sent per round trip at most. A failing batch is re-run one action per round trip,
 #: in a fresh transaction, so the error names the trigger that failed.
 BATCH_ACTIONS = 1000
-#: Actions in a plan's first round trip. Each later one holds twice as many as the one before
-#: (up to BATCH_ACTIONS): its triggers are rendered while the server runs the one before,
-#: which takes longer than rendering half as many (bench/PERF.md), so only the first round
-#: trip's rendering is not hidden. A plan of 600 actions goes in 4 round trips.
+#: Actions in a plan's first round trip under psycopg2. Each later one holds twice as many as
+#: the one before (up to BATCH_ACTIONS): its triggers are rendered while the server runs the
+#: one before, which takes longer than rendering half as many (bench/PERF.md), so only the
+#: first round trip's rendering is not hidden. A plan of 600 actions goes in 4 round trips
+#: (in 1 under psycopg 3, which cannot overlap them: ``grows``).
 FIRST_ACTIONS = 64
 
 
@@ -396,32 +397,45 @@ def _advisory_lock(alias: str) -> None:
         ) from exc
 
 
-def round_trips(plan: Plan, batch: int = BATCH_ACTIONS) -> list[list[str]]:
+def round_trips(plan: Plan, batch: int = BATCH_ACTIONS, *, growing: bool = True) -> list[list[str]]:
     """The statements the applier sends for ``plan``, grouped by round trip.
 
-    The table locks first, then the actions' statements in round trips of growing size
-    (``trips``), each group's triggers signed by one statement at its end. ``install --dry-run
-    --json`` shows them (``round_trips``): exactly what a run sends after its catalog read.
+    The table locks first, then the actions' statements in round trips (``trips``; of
+    growing size where the next one can be rendered meanwhile, see ``grows``), each group's
+    triggers signed by one statement at its end. ``install --dry-run --json`` shows them
+    (``round_trips``): exactly what a run sends after its catalog read.
     """
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
     return [
         list(_statements(plan.actions[part], lock if number == 0 else None))
-        for number, part in enumerate(trips(len(plan.actions), batch))
+        for number, part in enumerate(trips(len(plan.actions), batch, growing=growing))
     ]
 
 
-def prerender(plan: Plan) -> None:
+def grows(alias: str) -> bool:
+    """Whether a plan's round trips grow on this database's connection: psycopg2, whose wait
+    callback renders the next one while the server runs the one before. Under psycopg 3
+    nothing can (``_run``): its round trips are as few as ``batch`` allows."""
+    connection = connections[alias]
+    connection.ensure_connection()
+    return overlap.has_wait_callback(connection.connection)
+
+
+def prerender(plan: Plan, alias: str) -> None:
     """Render the triggers of the plan's first round trip not rendered yet: run while the
-    server reads the catalog under the lock, so no DDL round trip waits for rendering."""
-    for action in plan.actions[:FIRST_ACTIONS]:
+    server reads the catalog under the lock, so that round trip does not wait for them.
+    Under psycopg 3 that is every action (up to BATCH_ACTIONS): nothing else can overlap."""
+    first = FIRST_ACTIONS if grows(alias) else BATCH_ACTIONS
+    for action in plan.actions[:first]:
         action.signature  # noqa: B018 - rendering it is the point
 
 
-def trips(actions: int, batch: int = BATCH_ACTIONS) -> list[slice]:
-    """How ``actions`` actions are split into round trips: FIRST_ACTIONS, then twice as many
-    each time, at most ``batch`` (a batch of 1: one action per round trip)."""
+def trips(actions: int, batch: int = BATCH_ACTIONS, *, growing: bool = True) -> list[slice]:
+    """How ``actions`` actions are split into round trips: ``growing``, FIRST_ACTIONS, then
+    twice as many each time, at most ``batch``; else ``batch`` each (a batch of 1: one action
+    per round trip)."""
     parts: list[slice] = []
-    start, size = 0, min(FIRST_ACTIONS, batch)
+    start, size = 0, min(FIRST_ACTIONS, batch) if growing else batch
     while start < actions:
         parts.append(slice(start, min(start + size, actions)))
         start += size
@@ -453,7 +467,7 @@ def _run(alias: str, plan: Plan, batch: int, *, separately: bool = False) -> Non
     """
     connection = connections[alias]
     actions = plan.actions
-    parts = trips(len(actions), batch)
+    parts = trips(len(actions), batch, growing=grows(alias))
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
     following = list(_statements(actions[parts[0]], lock)) if parts else []
     with connection.cursor() as cursor:

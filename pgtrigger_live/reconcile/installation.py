@@ -403,7 +403,7 @@ def _reconcile(
             connections[alias],
             reading.tables,
             scopes,
-            meanwhile=functools.partial(applier.prerender, planned),
+            meanwhile=functools.partial(applier.prerender, planned, alias),
         )
         try:
             done_plan = applier.apply(alias, read, make_plan, scopes=scopes, seen=(seen, planned))

@@ -51,11 +51,17 @@ def pipelines(connection: BaseDatabaseWrapper) -> bool:
     return bool(Pipeline.is_supported())
 
 
+def has_wait_callback(raw: Any) -> bool:
+    """Whether the driver connection ``raw`` is psycopg2's, whose wait callback ``during``
+    may use (whether it can now depends on the process: ``green``)."""
+    return type(raw).__module__.split(".")[0] == "psycopg2"
+
+
 def green(raw: Any) -> Any:
     """psycopg2's extensions module when its wait callback is ours to use; else None (psycopg
     3, a wait callback someone else installed, or other Python threads: a query another
     thread started meanwhile would fail if the callback were taken away while it waits)."""
-    if type(raw).__module__.split(".")[0] != "psycopg2" or threading.active_count() > 1:
+    if not has_wait_callback(raw) or threading.active_count() > 1:
         return None
     extensions: Any = importlib.import_module("psycopg2.extensions")
     return extensions if extensions.get_wait_callback() is None else None

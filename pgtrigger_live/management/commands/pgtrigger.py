@@ -285,7 +285,9 @@ class Command(BaseCommand):
                         "skipped": [{"uri": u, "reason": r} for u, r in plan.skipped],
                         # What a run sends after its catalog read, round trip by round trip
                         # (an action's "sql" signs it alone; a run signs each trip at once).
-                        "round_trips": applier.round_trips(plan),
+                        "round_trips": applier.round_trips(
+                            plan, growing=applier.grows(options["database"] or DEFAULT_DB_ALIAS)
+                        ),
                     },
                     indent=2,
                 )
