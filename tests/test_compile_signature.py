@@ -133,15 +133,15 @@ def test_custom_execute_has_no_body() -> None:
 
 
 # pg_trigger.tgtype bits: ROW 1, BEFORE 2, INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32,
-# INSTEAD 64; plus ours: 256 deferrable, 512 initially deferred.
+# INSTEAD 64; plus ours: 256 deferrable, 512 initially deferred, 1024 a constraint trigger.
 SHAPES = [
     ({}, 1 | 16),
     ({"when": pgtrigger.Before}, 1 | 2 | 16),
     ({"level": pgtrigger.Statement}, 16),
     ({"operation": pgtrigger.Insert | pgtrigger.Delete}, 1 | 4 | 8),
     ({"operation": pgtrigger.Truncate, "level": pgtrigger.Statement}, 32),
-    ({"timing": pgtrigger.Immediate}, 1 | 16 | 256),
-    ({"timing": pgtrigger.Deferred}, 1 | 16 | 256 | 512),
+    ({"timing": pgtrigger.Immediate}, 1 | 16 | 256 | 1024),
+    ({"timing": pgtrigger.Deferred}, 1 | 16 | 256 | 512 | 1024),
 ]
 
 
@@ -447,7 +447,11 @@ def test_a_deferred_trigger_whose_sql_differs_from_its_signature_refuses_to_rend
 
 @pytest.mark.parametrize(
     ("timing", "shape"),
-    [(None, 1 | 2 | 16), (pgtrigger.Immediate, 1 | 16 | 256), (pgtrigger.Deferred, 1 | 16 | 768)],
+    [
+        (None, 1 | 2 | 16),
+        (pgtrigger.Immediate, 1 | 16 | 256 | 1024),
+        (pgtrigger.Deferred, 1 | 16 | 768 | 1024),
+    ],
 )
 def test_exact_shape_of_each_timing(timing: object, shape: int) -> None:
     when = pgtrigger.Before if timing is None else pgtrigger.After

@@ -419,6 +419,32 @@ def test_bad_declaration_fails_before_any_change_and_leaves_the_connection_usabl
     assert Plain.objects.count() == 0  # the connection (and its pipeline) is usable
 
 
+def test_a_trigger_recreated_as_a_constraint_trigger_is_outdated_and_repaired(
+    extra_trigger: AddTrigger,
+) -> None:
+    # NOT DEFERRABLE: the same tgtype as the plain trigger, and its comment put back.
+    trigger = pgtrigger.Trigger(
+        name="plain_after", when=pgtrigger.After, operation=pgtrigger.Insert, func="RETURN NULL;"
+    )
+    uri = extra_trigger(Plain, trigger)
+    pgtrigger.install(uri)
+    pgid = trigger.get_pgid(Plain)
+    comment = catalog_state()[pgid]["comment"]
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TRIGGER "{pgid}" ON testapp_plain')
+        cursor.execute(
+            f'CREATE CONSTRAINT TRIGGER "{pgid}" AFTER INSERT ON testapp_plain NOT DEFERRABLE '
+            f'FOR EACH ROW EXECUTE FUNCTION "{pgid}"()'
+        )
+        cursor.execute(f'COMMENT ON TRIGGER "{pgid}" ON testapp_plain IS %s', [comment])
+    assert pgtrigger.status(uri)[0].status is Status.OUTDATED
+    assert pgtrigger.install(uri).actions[0].kind is ActionKind.REPLACE  # no no-op verdict
+    assert status_of(uri)[0] is Status.INSTALLED
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgconstraint FROM pg_trigger WHERE tgname = %s", [pgid])
+        assert cursor.fetchone() == (0,)  # a plain trigger again
+
+
 def test_clause_altered_by_hand_is_outdated_and_repaired(extra_trigger: AddTrigger) -> None:
     trigger = bump("altered")
     uri = extra_trigger(Plain, trigger)

@@ -123,7 +123,8 @@ SELECT 'trigger', c.relnamespace::bigint, NULL, NULL, c.relname, c.oid::bigint,
        t.tgname::text, t.tgenabled::text, d.description, t.tgconstraint <> 0,
        p.pronamespace::bigint::text, p.proname::text, md5(convert_to(p.prosrc, 'UTF8')),
        t.tgtype::int | CASE WHEN t.tgdeferrable THEN 256 ELSE 0 END
-                     | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END,
+                     | CASE WHEN t.tginitdeferred THEN 512 ELSE 0 END
+                     | CASE WHEN t.tgconstraint <> 0 THEN 1024 ELSE 0 END,
        {DEFINITION_FINGERPRINT},
        t.tgfoid::bigint
   FROM pg_trigger t

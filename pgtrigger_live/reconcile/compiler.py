@@ -216,15 +216,20 @@ def deferred_trigger(
     return _head(model, trigger, signature, True, render, uri, pgid)
 
 
+#: In a shape: a constraint trigger (``pg_trigger.tgconstraint`` set). Ours are always
+#: deferrable; a NOT DEFERRABLE constraint trigger made by hand has the tgtype of a plain one.
+CONSTRAINT_BIT = 1024
 _WHEN_BITS = {"BEFORE": 1 << 1, "AFTER": 0, "INSTEAD OF": 1 << 6}
 _EVENT_BITS = {"INSERT": 1 << 2, "DELETE": 1 << 3, "UPDATE": 1 << 4, "TRUNCATE": 1 << 5}
 
 
 def trigger_shape(trigger: Trigger) -> int:
-    """What pg_trigger.tgtype (and the deferrable flags) must say for this declaration.
+    """What pg_trigger.tgtype (and the deferrable and constraint flags) must say for this
+    declaration.
 
     Compared with the catalog so a trigger re-created by hand with other timing, level,
-    events or deferrability is not taken for installed just because it kept our comment.
+    events or deferrability, or as a constraint trigger (or not), is not taken for installed
+    just because it kept our comment.
     """
     assert trigger.operation is not None
     shape = 1 if trigger.level == Row else 0
@@ -232,5 +237,5 @@ def trigger_shape(trigger: Trigger) -> int:
     for event in trigger.operation.events:
         shape |= _EVENT_BITS[event]
     if trigger.timing is not None:
-        shape |= 256 | (512 if str(trigger.timing) == "DEFERRED" else 0)
+        shape |= CONSTRAINT_BIT | 256 | (512 if str(trigger.timing) == "DEFERRED" else 0)
     return shape

@@ -160,7 +160,8 @@ class CompiledTrigger:
     timing: str | None
     #: The signature, or a function that renders the trigger and gives it (then kept).
     signed: Signature | Callable[[], Signature] = field(repr=False)
-    #: pg_trigger.tgtype, plus 256 when deferrable and 512 when initially deferred.
+    #: pg_trigger.tgtype, plus 256 when deferrable, 512 when initially deferred and 1024 for
+    #: a constraint trigger.
     shape: int
     #: The trigger runs a function of its own (``body``), not a custom ``execute``.
     has_body: bool
