@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from pgtrigger_live import citus
+
+_V = TypeVar("_V")
 
 COMMENT_PREFIX = "pgtrigger_live"
 #: Bumped only when the meaning of the hashes changes; older comments are then re-signed.
@@ -170,11 +172,20 @@ class CompiledTrigger:
     @property
     def signature(self) -> Signature:
         """The signature, rendered now if it was deferred (then kept)."""
-        signed = self.signed
-        if isinstance(signed, Signature):
-            return signed
-        done = signed()
-        object.__setattr__(self, "signed", done)
+        return self._settled("signed", Signature)
+
+    @property
+    def rendered(self) -> RenderedSQL:
+        """The SQL text, rendered now if it was deferred (then kept)."""
+        return self._settled("sql", RenderedSQL)
+
+    def _settled(self, name: str, kind: type[_V]) -> _V:
+        """Field ``name``'s value, calling the function it holds first if it holds one."""
+        value = getattr(self, name)
+        if isinstance(value, kind):
+            return value
+        done: _V = value()
+        object.__setattr__(self, name, done)
         return done
 
     def _key(self) -> tuple[object, ...]:
@@ -198,16 +209,6 @@ class CompiledTrigger:
 
     def __hash__(self) -> int:
         return hash(self._key())
-
-    @property
-    def rendered(self) -> RenderedSQL:
-        """The SQL text, rendered now if it was deferred (then kept)."""
-        sql = self.sql
-        if isinstance(sql, RenderedSQL):
-            return sql
-        done = sql()
-        object.__setattr__(self, "sql", done)
-        return done
 
     @property
     def is_rendered(self) -> bool:
