@@ -237,7 +237,7 @@ REORDER_CASES = [
         compiled("t", 10),
         Status.OUTDATED,
         "firing order changed (10 -> 20); the trigger was altered in the database "
-        "(when, level or events)",
+        "(timing, level, events or deferrability)",
         ActionKind.REPLACE,
         [RenameTrigger, DropFunction, RenameFunction, CreateFunction, CreateTrigger],
     ),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
@@ -207,6 +207,8 @@ def test_each_round_trip_is_rendered_while_the_server_runs_the_one_before(
         assert ddl[0] < index < first_done  # sending the first trip and its answer
     for uri in uris:
         assert pgtrigger.status(uri)[0].status is Status.INSTALLED
+    Plain.objects.create(value=1)
+    assert Plain.objects.get().value == 4  # each of the three fired: 1 + 3
 
 
 class _Querying(pgtrigger.Trigger):
@@ -349,3 +351,11 @@ def test_the_dry_runs_round_trips_are_grouped_as_this_driver_sends_them(
     pgtrigger.install(*uris)
     sent = [e[1] for e in events if e[0] == "send" and e[1] in ("DO", "CREATE")]
     assert len(sent) == len(trips)
+
+
+def test_whether_round_trips_grow_is_asked_of_the_driver_without_connecting() -> None:
+    # `install --dry-run --json` asks it for any alias: it must open no connection.
+    other = connections["other"]
+    other.close()
+    assert applier.grows("other") is (other.Database.__name__ == "psycopg2")
+    assert other.connection is None

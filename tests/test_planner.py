@@ -229,21 +229,21 @@ STATUS_CASES = [
         BASE,
         install(BASE, shape=BASE.shape | 4),
         Status.OUTDATED,
-        "the trigger was altered in the database (when, level or events)",
+        "the trigger was altered in the database (timing, level, events or deferrability)",
     ),
     (
         "INITIALLY DEFERRED dropped by hand",
         DEFERRED,
         install(DEFERRED, shape=DEFERRED.shape & ~512),
         Status.OUTDATED,
-        "the trigger was altered in the database (when, level or events)",
+        "the trigger was altered in the database (timing, level, events or deferrability)",
     ),
     (
         "INITIALLY DEFERRED added by hand",
         IMMEDIATE,
         install(IMMEDIATE, shape=IMMEDIATE.shape | 512),
         Status.OUTDATED,
-        "the trigger was altered in the database (when, level or events)",
+        "the trigger was altered in the database (timing, level, events or deferrability)",
     ),
     (
         "condition altered by hand",
@@ -485,7 +485,7 @@ def test_changed_constraint_trigger_is_dropped_and_created(mode: Enabled) -> Non
 
 
 def test_plain_trigger_replacing_a_constraint_trigger_is_dropped_and_created() -> None:
-    installed = install(BASE, is_constraint=True, shape=BASE.shape | 256)
+    installed = install(BASE, is_constraint=True, shape=BASE.shape | 256 | 1024)
     action = only_action(install_plan(entries_for(BASE, installed)))
     assert action.statements == (
         ddl.drop_trigger(BASE.pgid, TABLE),

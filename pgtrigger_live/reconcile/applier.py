@@ -21,6 +21,7 @@ from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTim
 from pgtrigger_live.reconcile import ddl, operations, overlap, reporting
 from pgtrigger_live.reconcile.planner import Action, Plan
 from pgtrigger_live.reconcile.state import Scope, Snapshot
+from pgtrigger_live.routing import is_postgres
 
 logger = logging.getLogger("pgtrigger_live")
 
@@ -397,7 +398,7 @@ def _advisory_lock(alias: str) -> None:
         ) from exc
 
 
-def round_trips(plan: Plan, batch: int = BATCH_ACTIONS, *, growing: bool = True) -> list[list[str]]:
+def round_trips(plan: Plan, batch: int | None = None, *, growing: bool = True) -> list[list[str]]:
     """The statements the applier sends for ``plan``, grouped by round trip.
 
     The table locks first, then the actions' statements in round trips (``trips``; of
@@ -406,19 +407,23 @@ def round_trips(plan: Plan, batch: int = BATCH_ACTIONS, *, growing: bool = True)
     (``round_trips``): exactly what a run sends after its catalog read.
     """
     lock = ddl.lock_tables(sorted(lock_modes(plan).items()))
+    size = BATCH_ACTIONS if batch is None else batch
     return [
         list(_statements(plan.actions[part], lock if number == 0 else None))
-        for number, part in enumerate(trips(len(plan.actions), batch, growing=growing))
+        for number, part in enumerate(trips(len(plan.actions), size, growing=growing))
     ]
 
 
 def grows(alias: str) -> bool:
-    """Whether a plan's round trips grow on this database's connection: psycopg2, whose wait
-    callback renders the next one while the server runs the one before. Under psycopg 3
-    nothing can (``_run``): its round trips are as few as ``batch`` allows."""
-    connection = connections[alias]
-    connection.ensure_connection()
-    return overlap.has_wait_callback(connection.connection)
+    """Whether a plan's round trips grow on this database: psycopg2, whose wait callback
+    renders the next one while the server runs the one before (in a process where it may:
+    ``overlap.green``; elsewhere each is rendered before it is sent). Under psycopg 3 nothing
+    can (``_run``): its round trips are as few as ``batch`` allows. Asks the backend's driver
+    module, never the connection: a dry run on another backend opens none."""
+    if not is_postgres(alias):
+        return False
+    driver = getattr(connections[alias], "Database", None)
+    return getattr(driver, "__name__", "") == "psycopg2"
 
 
 def prerender(plan: Plan, alias: str) -> None:

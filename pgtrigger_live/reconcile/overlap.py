@@ -1,15 +1,16 @@
 """Run Python work while the server answers a query: the reconcile's reads and DDL round trips
 wait on the server far longer than compiling takes, so compiling goes in that wait.
 
-One function, ``during``, for psycopg2 (psycopg 3 pipelines instead: ``catalog.reading``,
-``applier``). psycopg2's wait callback (the hook green-thread libraries use) is called in the
-calling thread once the query is sent: the work runs there, then the callback waits as
-psycopg2 itself would. The callback is process-wide, so it is used only in a process with
-one Python thread and no wait callback of someone else's (gevent, eventlet); otherwise the
-work runs first, then the query. Not a thread: a busy Python thread makes every wake-up of
-the waiting one wait for the GIL (psycopg 3 ran a DDL round trip ten times slower beside
-one, psycopg2 1.3 times; bench/PERF.md). An exception of the work is raised here, after the
-query: inside psycopg2's callback it would close the connection.
+One function, ``during``, for psycopg2 (psycopg 3 pipelines its catalog reads instead:
+``catalog.reading``; its DDL round trips have no such hook). psycopg2's wait callback (the
+hook green-thread libraries use) is called in the calling thread once the query is sent: the
+work runs there, then the callback waits as psycopg2 itself would. The callback is
+process-wide, so it is used only in a process with one Python thread and no wait callback of
+someone else's (gevent, eventlet); otherwise the work runs first, then the query. Not a
+thread: a busy Python thread makes every wake-up of the waiting one wait for the GIL
+(psycopg 3 ran a DDL round trip ten times slower beside one, psycopg2 1.3 times;
+bench/PERF.md). An exception of the work is raised here, after the query: inside psycopg2's
+callback it would close the connection.
 """
 
 from __future__ import annotations

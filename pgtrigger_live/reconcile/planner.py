@@ -179,7 +179,9 @@ def _status_of(compiled: CompiledTrigger, installed: InstalledTrigger) -> tuple[
     if compiled.has_body and not installed.owns_function:
         return Status.OUTDATED, "the trigger executes another function"
     if installed.shape is not None and installed.shape != compiled.shape:
-        return Status.OUTDATED, "the trigger was altered in the database (when, level or events)"
+        return Status.OUTDATED, (
+            "the trigger was altered in the database (timing, level, events or deferrability)"
+        )
     if signature.fingerprint_matches(installed.definition) is False:
         return Status.OUTDATED, (
             "the trigger was altered in the database "
