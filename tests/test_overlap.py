@@ -13,6 +13,7 @@ from django.db import connection, connections, models
 
 import pgtrigger_live as pgtrigger
 from pgtrigger_live.declare import registry
+from pgtrigger_live.declare.conditions import current_connection
 from pgtrigger_live.exceptions import DeclarationError, UnsupportedTriggerError
 from pgtrigger_live.reconcile import applier, catalog, compiler, overlap
 from pgtrigger_live.reconcile.state import Scope, Status
@@ -116,6 +117,38 @@ def test_a_pending_trigger_is_what_compiling_gives_rendered_once_on_first_use(
         assert pending == compiled
         assert renders == [uri]  # signature and SQL from one rendering
         monkeypatch.setattr(compiler, "_rendered", real)
+
+
+class _Recording(pgtrigger.Trigger):
+    """Records the connection conditions compile with while it renders; a custom execute."""
+
+    seen: list[Any] = []
+
+    def render_execute(self, model: type[models.Model]) -> str | None:
+        _Recording.seen.append(current_connection())
+        return f'"lib"."{model._meta.db_table}"()'
+
+
+class _BadExecute(pgtrigger.Trigger):
+    def render_execute(self, model: type[models.Model]) -> str | None:
+        raise DeclarationError("no such function")
+
+
+def test_a_pending_trigger_renders_for_its_connection_and_keeps_the_ids_it_is_given() -> None:
+    trigger = _Recording(name="recording", when=pgtrigger.After, operation=pgtrigger.Insert)
+    other = connections["other"]
+    _Recording.seen.clear()
+    pending = compiler.pending_trigger(Plain, trigger, other, uri="given.uri", pgid="given_id")
+    assert (pending.uri, pending.pgid) == ("given.uri", "given_id")
+    assert pending.has_body is False  # a custom execute: known before rendering
+    assert pending.execute == '"lib"."testapp_plain"()'
+    assert _Recording.seen == [other, other]  # has_body, then the rendering
+    compiled = compiler.compile_trigger(Plain, trigger, other, uri="given.uri", pgid="given_id")
+    assert (compiled.uri, compiled.pgid) == ("given.uri", "given_id")
+    with pytest.raises(DeclarationError, match=r"^testapp.Plain:bad: no such function$"):
+        compiler.pending_trigger(
+            Plain, _BadExecute(name="bad", when=pgtrigger.After, operation=pgtrigger.Insert), None
+        )
 
 
 # -- through the database ----------------------------------------------------------------------
