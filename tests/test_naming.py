@@ -163,3 +163,13 @@ def test_make_pgid_refuses_names_that_skipped_validation() -> None:
     with pytest.raises(DeclarationError) as info:
         naming.make_pgid("a.B:" + "n" * 101, "n" * 101)
     assert str(info.value) == (f'Trigger name "{"n" * 101}" is longer than 100 characters (> 100).')
+
+
+@pytest.mark.parametrize("refused", [True, False, 1.0])
+def test_a_cached_id_never_stands_for_an_order_that_is_refused(refused: object) -> None:
+    # make_pgid is cached; True == 1 and hash(True) == hash(1), so a cache asked before the
+    # order is validated would hand back the id of order 1 (or 0) for them.
+    naming.make_pgid("a.M:cached", "cached", 1)
+    naming.make_pgid("a.M:cached", "cached", 0)
+    with pytest.raises(DeclarationError, match="order must be a whole number"):
+        naming.make_pgid("a.M:cached", "cached", refused)  # type: ignore[arg-type]

@@ -21,7 +21,6 @@ from pgtrigger_live.exceptions import ConnectionLostError, InstallError, LockTim
 from pgtrigger_live.reconcile import ddl, operations, overlap, reporting
 from pgtrigger_live.reconcile.planner import Action, Plan
 from pgtrigger_live.reconcile.state import Scope, Snapshot
-from pgtrigger_live.routing import is_postgres
 
 logger = logging.getLogger("pgtrigger_live")
 
@@ -419,9 +418,7 @@ def grows(alias: str) -> bool:
     renders the next one while the server runs the one before (in a process where it may:
     ``overlap.green``; elsewhere each is rendered before it is sent). Under psycopg 3 nothing
     can (``_run``): its round trips are as few as ``batch`` allows. Asks the backend's driver
-    module, never the connection: a dry run on another backend opens none."""
-    if not is_postgres(alias):
-        return False
+    module (every backend has one), never the connection: a dry run opens none."""
     driver = getattr(connections[alias], "Database", None)
     return getattr(driver, "__name__", "") == "psycopg2"
 
