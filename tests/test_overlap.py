@@ -392,3 +392,17 @@ def test_whether_round_trips_grow_is_asked_of_the_driver_without_connecting() ->
     other.close()
     assert applier.grows("other") is (other.Database.__name__ == "psycopg2")
     assert other.connection is None
+
+
+@pytest.mark.django_db
+def test_status_and_a_dry_run_compile_every_declaration_first(
+    extra_trigger: AddTrigger, events: list[tuple[str, str, str]]
+) -> None:
+    # Only an install that runs compiles on first use: `status`, `ls` and `--dry-run` report
+    # a declaration that cannot render, even one no installed trigger is compared with.
+    uri = extra_trigger(Plain, _trip_trigger("unrenderable"))
+    FAILURES["unrenderable"] = DeclarationError("testapp.Plain:unrenderable: it failed")
+    with pytest.raises(DeclarationError, match="unrenderable: it failed"):
+        pgtrigger.status(uri)
+    with pytest.raises(DeclarationError, match="unrenderable: it failed"):
+        pgtrigger.install(uri, dry_run=True)
